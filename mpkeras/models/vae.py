@@ -1,0 +1,366 @@
+"""Variational autoencoders: VAE and beta-VAE (penalty and constrained forms)."""
+
+import math
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+from keras import ops
+
+from mpkeras.models.common import check_input
+from mpkeras.registry import register_model
+
+tfd = tfp.distributions
+
+PRIORS = ("normal", "mixture")
+
+
+@keras.saving.register_keras_serializable(package="mpkeras")
+class MixturePrior(keras.layers.Layer):
+    """A learnable mixture of K diagonal Gaussians, p(z) = sum_k pi_k N(z; mu_k, diag(sigma_k^2)).
+
+    The layer owns the weights (Keras 3 does not track variables held by TFP
+    objects); :meth:`distribution` builds a fresh ``tfd.MixtureSameFamily``
+    view of them on every call.
+
+    Args:
+        latent_dim: dimension D of z.
+        num_components: number of mixture components K.
+    """
+
+    def __init__(self, latent_dim, num_components=10, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = latent_dim
+        self.num_components = num_components
+        self.logits = self.add_weight(shape=(num_components,), initializer="zeros", name="logits")
+        self.locs = self.add_weight(
+            shape=(num_components, latent_dim), initializer=keras.initializers.RandomNormal(stddev=1.0), name="locs"
+        )
+        # softplus(0.5413) = 1: components start at unit scale.
+        self.raw_scales = self.add_weight(
+            shape=(num_components, latent_dim), initializer=keras.initializers.Constant(0.5413), name="raw_scales"
+        )
+
+    def distribution(self):
+        return tfd.MixtureSameFamily(
+            mixture_distribution=tfd.Categorical(logits=tf.convert_to_tensor(self.logits)),
+            components_distribution=tfd.MultivariateNormalDiag(
+                loc=tf.convert_to_tensor(self.locs), scale_diag=tf.nn.softplus(self.raw_scales) + 1e-4
+            ),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim, "num_components": self.num_components}
+
+
+@register_model("vae", dataset="mnist5k", metric="test_nll_nats")
+@keras.saving.register_keras_serializable(package="mpkeras")
+class VAE(keras.Model):
+    """Variational autoencoder with a Gaussian encoder and a Bernoulli decoder.
+
+    The encoder gives q(z|x) = N(mu(x), diag(sigma(x)^2)) as a TFP
+    ``MultivariateNormalDiag``; z = mu + sigma * eps with eps ~ N(0, I) (the
+    reparameterization trick). The decoder gives p(x|z) = prod_i Bernoulli(x_i;
+    pi_i(z)). Training maximizes the evidence lower bound
+
+        ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)) <= log p(x),
+
+    with the KL in closed form for the standard normal prior and a one-sample
+    Monte Carlo estimate, log q(z|x) - log p(z), for the learnable mixture
+    prior. :meth:`iwae_bound` gives the importance-weighted estimate
+    log (1/k) sum_j p(x, z_j) / q(z_j|x), z_j ~ q(z|x), a tighter bound that
+    tends to log p(x) as k grows; test NLL is reported from it.
+
+    Subclassing: override :meth:`build_encoder` / :meth:`build_decoder` to swap
+    the networks (the encoder maps x to 2 * latent_dim numbers, the decoder
+    maps z to input_shape logits), or :meth:`objective` to change the loss.
+
+    Args:
+        input_shape: shape of one example, values in [0, 1] (binarized for training).
+        latent_dim: dimension of z.
+        hidden_units: widths of the encoder's hidden layers (the decoder mirrors them).
+        prior: ``normal`` (fixed N(0, I)) or ``mixture`` (learnable Gaussian mixture).
+        num_components: mixture components when ``prior="mixture"``.
+        seed: seed of the training-time posterior sampling.
+
+    Example:
+        >>> vae = VAE(input_shape=(28, 28, 1), latent_dim=16)
+        >>> vae.compile(optimizer="adam")
+        >>> vae.fit(binarized_images, epochs=30)     # maximizes the ELBO
+        >>> vae.iwae_bound(x_test, num_samples=1000, seed=[1, 2])  # log p(x) estimate
+
+    Reference:
+        Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014;
+        Burda, Grosse and Salakhutdinov, "Importance Weighted Autoencoders", ICLR 2016.
+    """
+
+    def __init__(
+        self,
+        input_shape=(28, 28, 1),
+        latent_dim=16,
+        hidden_units=(512, 256),
+        prior="normal",
+        num_components=10,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if prior not in PRIORS:
+            raise ValueError(f"Unknown prior {prior!r}; choose one of {', '.join(PRIORS)}.")
+        # === Config ===
+        self.input_shape = tuple(input_shape)
+        self.latent_dim = latent_dim
+        self.hidden_units = tuple(hidden_units)
+        self.prior = prior
+        self.num_components = num_components
+        self.seed = seed
+        # === Layers ===
+        self.encoder = self.build_encoder()
+        self.decoder = self.build_decoder()
+        self.mixture_prior = MixturePrior(latent_dim, num_components, name="prior") if prior == "mixture" else None
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Metric trackers, reported by fit/evaluate next to "loss".
+        self.elbo_tracker = keras.metrics.Mean(name="elbo")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+
+    # --- Networks (override these to change the architecture) -------------
+    def build_encoder(self):
+        """x (B, *input_shape) -> (B, 2 * latent_dim): posterior means and raw scales."""
+        layers = [keras.layers.Flatten()]
+        layers += [keras.layers.Dense(u, activation="relu") for u in self.hidden_units]
+        layers += [keras.layers.Dense(2 * self.latent_dim)]
+        return keras.Sequential(layers, name="encoder")
+
+    def build_decoder(self):
+        """z (B, latent_dim) -> (B, *input_shape) Bernoulli logits."""
+        layers = [keras.layers.Dense(u, activation="relu") for u in reversed(self.hidden_units)]
+        layers += [keras.layers.Dense(math.prod(self.input_shape)), keras.layers.Reshape(self.input_shape)]
+        return keras.Sequential(layers, name="decoder")
+
+    # --- Distributions ------------------------------------------------------
+    def posterior_params(self, x):
+        """Returns (mean, stddev) of q(z|x), each (B, latent_dim)."""
+        h = ops.cast(self.encoder(x), "float32")  # (B, 2D); float32 under mixed precision
+        mean, raw_scale = ops.split(h, 2, axis=-1)
+        return mean, ops.softplus(raw_scale) + 1e-4
+
+    def posterior(self, x):
+        mean, stddev = self.posterior_params(x)
+        return tfd.MultivariateNormalDiag(loc=mean, scale_diag=stddev)
+
+    def prior_distribution(self):
+        if self.mixture_prior is not None:
+            return self.mixture_prior.distribution()
+        zeros = tf.zeros([self.latent_dim])
+        return tfd.MultivariateNormalDiag(loc=zeros, scale_diag=tf.ones_like(zeros))
+
+    def decoder_logits(self, z):
+        """z (..., latent_dim) -> logits (..., *input_shape), any number of leading dims."""
+        lead = ops.shape(z)[:-1]
+        logits = self.decoder(ops.reshape(z, (-1, self.latent_dim)))
+        return ops.reshape(ops.cast(logits, "float32"), (*lead, *self.input_shape))
+
+    def likelihood(self, z):
+        """p(x|z) as a TFP Bernoulli over all pixels of one example."""
+        return tfd.Independent(tfd.Bernoulli(logits=self.decoder_logits(z)), len(self.input_shape))
+
+    def build(self, input_shape):
+        self.encoder.build(input_shape)
+        self.decoder.build((None, self.latent_dim))
+        super().build(input_shape)
+
+    # --- Forward pass and loss ---------------------------------------------
+    def call(self, x, training=False):
+        mean, stddev = self.posterior_params(x)
+        if training:  # reparameterization: z = mu + sigma * eps
+            z = mean + stddev * keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        else:  # deterministic: decode the posterior mean
+            z = mean
+        return {"logits": self.decoder_logits(z), "mean": mean, "stddev": stddev, "z": z}
+
+    def elbo_terms(self, x, mean, stddev, z, logits):
+        """Per-example ELBO terms in nats: reconstruction log p(x|z), KL and ELBO."""
+        x = ops.cast(x, "float32")
+        event_ndims = len(self.input_shape)
+        reconstruction = tfd.Independent(tfd.Bernoulli(logits=logits), event_ndims).log_prob(x)  # (B,)
+        q = tfd.MultivariateNormalDiag(loc=mean, scale_diag=stddev)
+        p = self.prior_distribution()
+        if self.mixture_prior is None:
+            kl = tfd.kl_divergence(q, p)  # closed form, (B,)
+        else:  # no closed form for a mixture: one-sample Monte Carlo estimate
+            kl = q.log_prob(z) - p.log_prob(z)
+        return {"reconstruction": reconstruction, "kl": kl, "elbo": reconstruction - kl}
+
+    def objective(self, terms):
+        """Per-example loss to minimize; the VAE minimizes -ELBO. Override to change it."""
+        return -terms["elbo"]
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # Keras's own train_step/test_step call this, so strategies, loss scaling
+        # for mixed precision, XLA and callbacks work unchanged.
+        mean, stddev = y_pred["mean"], y_pred["stddev"]
+        if training:
+            z, logits = y_pred["z"], y_pred["logits"]
+        else:  # call() decoded the posterior mean; the ELBO needs a posterior sample.
+            z = mean + stddev * keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+            logits = self.decoder_logits(z)
+        terms = self.elbo_terms(x, mean, stddev, z, logits)
+        self.elbo_tracker.update_state(terms["elbo"])
+        self.kl_tracker.update_state(terms["kl"])
+        self.reconstruction_tracker.update_state(terms["reconstruction"])
+        loss = ops.mean(self.objective(terms))
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        return loss
+
+    # --- Tensor-valued methods (exported) -----------------------------------
+    def encode(self, x):
+        """q(z|x) parameters: {"mean", "stddev"}, each (B, latent_dim)."""
+        mean, stddev = self.posterior_params(check_input(x, self.input_shape, "x"))
+        return {"mean": mean, "stddev": stddev}
+
+    def decode(self, z):
+        """p(x|z): {"probabilities", "logits"}, each (B, *input_shape)."""
+        logits = self.decoder_logits(check_input(z, (self.latent_dim,), "z"))
+        return {"probabilities": ops.sigmoid(logits), "logits": logits}
+
+    def reconstruct(self, x):
+        """Decodes the posterior mean: {"probabilities"} (B, *input_shape)."""
+        mean, _ = self.posterior_params(check_input(x, self.input_shape, "x"))
+        return {"probabilities": ops.sigmoid(self.decoder_logits(mean))}
+
+    def sample(self, num_samples, seed):
+        """Draws z ~ p(z) and x ~ p(x|z) with stateless RNG.
+
+        Args:
+            num_samples: int32 scalar.
+            seed: int32 (2,) stateless seed; the same seed gives the same samples.
+
+        Returns:
+            {"z": (N, latent_dim), "probabilities": (N, *input_shape), "images": (N, *input_shape) in {0, 1}}.
+        """
+        seed = tf.cast(seed, tf.int32)
+        seeds = tf.random.experimental.stateless_split(seed, 2)
+        z = self.prior_distribution().sample(num_samples, seed=seeds[0])
+        probabilities = ops.sigmoid(self.decoder_logits(z))
+        # Threshold philox uniforms ourselves so XLA and non-XLA paths agree.
+        u = tf.random.stateless_uniform(tf.shape(probabilities), seed=seeds[1], alg="philox")
+        return {"z": z, "probabilities": probabilities, "images": tf.cast(u < probabilities, tf.float32)}
+
+    def elbo(self, x, seed):
+        """Per-example ELBO and its terms in nats, one posterior sample drawn with ``seed``."""
+        x = check_input(x, self.input_shape, "x")
+        mean, stddev = self.posterior_params(x)
+        z = mean + stddev * tf.random.stateless_normal(tf.shape(mean), seed=tf.cast(seed, tf.int32), alg="philox")
+        return self.elbo_terms(x, mean, stddev, z, self.decoder_logits(z))
+
+    def iwae_bound(self, x, num_samples, seed):
+        """Importance-sampled log-likelihood bound log p(x) >= log mean_j p(x, z_j) / q(z_j|x), (B,) nats."""
+        x = check_input(x, self.input_shape, "x")
+        q = self.posterior(x)
+        z = q.sample(num_samples, seed=tf.cast(seed, tf.int32))  # (k, B, D)
+        log_weights = self.likelihood(z).log_prob(x) + self.prior_distribution().log_prob(z) - q.log_prob(z)
+        return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(tf.cast(num_samples, tf.float32))
+
+    def serving_endpoints(self):
+        x = tf.TensorSpec((None, *self.input_shape), tf.float32, name="x")
+        z = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
+        seed = tf.TensorSpec((2,), tf.int32, name="seed")
+        num = tf.TensorSpec((), tf.int32, name="num_samples")
+        return {
+            "encode": (self.encode, [x]),
+            "decode": (self.decode, [z]),
+            "sample": (self.sample, [num, seed]),
+            "reconstruct": (self.reconstruct, [x]),
+            "elbo": (self.elbo, [x, seed]),
+            "log_prob_bound": (lambda x, n, s: {"log_prob_bound": self.iwae_bound(x, n, s)}, [x, num, seed]),
+        }
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_shape": self.input_shape,
+            "latent_dim": self.latent_dim,
+            "hidden_units": self.hidden_units,
+            "prior": self.prior,
+            "num_components": self.num_components,
+            "seed": self.seed,
+        }
+
+
+@register_model("beta_vae", dataset="mnist5k", metric="test_kl_nats")
+@keras.saving.register_keras_serializable(package="mpkeras")
+class BetaVAE(VAE):
+    """beta-VAE in its penalty form or its constrained (Lagrangian) form.
+
+    Penalty form: maximize E_q[log p(x|z)] - beta * KL(q(z|x) || p(z)); beta > 1
+    presses the posterior towards the factorized prior (disentangling).
+
+    Constrained form: maximize E_q[log p(x|z)] subject to KL <= delta. With the
+    Lagrangian L = -E_q[log p(x|z)] + lambda (KL - delta), lambda >= 0, the
+    encoder and decoder descend L while lambda ascends it (dual ascent). Both
+    happen in the one optimizer step: lambda = softplus(nu) and the loss is
+
+        -rec + sg(lambda) (KL - delta) - lambda sg(KL - delta),
+
+    whose gradient in the networks is that of L and whose gradient in nu is
+    -(KL - delta) * dlambda/dnu, so descending it raises lambda while KL > delta.
+
+    Args:
+        beta: KL weight of the penalty form.
+        constraint: ``None`` (penalty form) or ``"kl"`` (constrained form).
+        kl_threshold: delta, nats per example, for the constrained form.
+        initial_multiplier: lambda's starting value for the constrained form.
+        **kwargs: the :class:`VAE` arguments.
+
+    Example:
+        >>> BetaVAE(beta=4.0, latent_dim=10)                            # penalty form
+        >>> BetaVAE(constraint="kl", kl_threshold=15.0, latent_dim=10)  # KL <= 15 nats
+
+    Reference:
+        Higgins et al., "beta-VAE: Learning Basic Visual Concepts with a
+        Constrained Variational Framework", ICLR 2017.
+    """
+
+    def __init__(self, beta=4.0, constraint=None, kl_threshold=10.0, initial_multiplier=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if constraint not in (None, "kl"):
+            raise ValueError(f"Unknown constraint {constraint!r}; use None (penalty form) or 'kl'.")
+        if initial_multiplier <= 0:
+            raise ValueError(f"initial_multiplier must be > 0, got {initial_multiplier}.")
+        # === Config ===
+        self.beta = beta
+        self.constraint = constraint
+        self.kl_threshold = kl_threshold
+        self.initial_multiplier = initial_multiplier
+        # === Layers ===
+        self.multiplier_tracker = keras.metrics.Mean(name="lagrange_multiplier")
+        if constraint == "kl":
+            raw = math.log(math.expm1(initial_multiplier))  # softplus^{-1}
+            self.raw_multiplier = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(raw), name="raw_lagrange_multiplier"
+            )
+
+    def lagrange_multiplier(self):
+        return ops.softplus(self.raw_multiplier) if self.constraint == "kl" else ops.convert_to_tensor(self.beta)
+
+    def objective(self, terms):
+        reconstruction, kl = terms["reconstruction"], terms["kl"]
+        if self.constraint is None:
+            self.multiplier_tracker.update_state(self.beta)
+            return -reconstruction + self.beta * kl
+        lam = self.lagrange_multiplier()
+        self.multiplier_tracker.update_state(lam)
+        slack = kl - self.kl_threshold
+        sg = ops.stop_gradient
+        return -reconstruction + sg(lam) * slack - lam * sg(slack)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta": self.beta,
+            "constraint": self.constraint,
+            "kl_threshold": self.kl_threshold,
+            "initial_multiplier": self.initial_multiplier,
+        }
