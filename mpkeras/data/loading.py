@@ -1,0 +1,185 @@
+"""Load datasets through TFDS: embedded sets build offline, real names go to the catalogue.
+
+Example:
+    >>> from mpkeras import data
+    >>> train = data.load("mnist5k", "train")          # builds offline on first use
+    >>> image, label = next(iter(train))               # uint8 (28, 28, 1), int64 scalar
+    >>> data.load("mnist", "train", download=False)    # DatasetUnavailableError offline
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import re
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from mpkeras.data import embedded  # noqa: F401  (defining the builders registers them)
+
+EMBEDDED = ("mnist5k", "digits8x8")
+"""Datasets that build offline from data shipped in installed packages."""
+
+REAL = ("mnist", "fashion_mnist", "cifar10")
+"""TFDS catalogue datasets the recipes support; any other TFDS name also loads."""
+
+DATA_DIR_ENV = "MPKERAS_DATA_DIR"
+
+_OFFLINE_CONFIG = tfds.download.DownloadConfig(try_download_gcs=False)
+
+
+class UnknownDatasetError(ValueError):
+    """The name is neither an embedded dataset nor a TFDS catalogue name."""
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A catalogue dataset is not prepared and cannot be downloaded (e.g. offline)."""
+
+
+def load(
+    name: str,
+    split: str,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    shuffle_files: bool = False,
+    download: bool = True,
+) -> tf.data.Dataset:
+    """Returns a split of a dataset as ``(image, label)`` pairs.
+
+    Embedded datasets (:data:`EMBEDDED`) are prepared offline on first use. Other
+    names go to TFDS, which reads prepared data from ``data_dir`` or downloads it.
+    A dataset that cannot be reached raises; another dataset is never substituted.
+
+    Args:
+        name: dataset name (``"mnist5k"``, ``"mnist"``, ...), optionally with a TFDS
+            config or version (``"mnist:3.0.1"``).
+        split: ``"train"``, ``"test"`` or any TFDS split string
+            (``"train[:90%]"``, ``"train+test"``).
+        data_dir: TFDS data directory. ``None`` uses ``$MPKERAS_DATA_DIR`` if set,
+            else TFDS's default (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
+        shuffle_files: shuffle the order of the TFRecord shards.
+        download: for catalogue datasets, whether to download data that is not
+            prepared yet. Embedded datasets always build, as they need no network.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(image uint8 [H, W, C], label int64 [])``.
+
+    Raises:
+        UnknownDatasetError: ``name`` is not embedded and not in the TFDS catalogue.
+        DatasetUnavailableError: the data is not prepared and could not be downloaded.
+        ValueError: ``split`` names a split the dataset does not have.
+    """
+    builder = _prepared_builder(name, data_dir, download)
+    _check_split(builder, split)
+    return builder.as_dataset(split=split, shuffle_files=shuffle_files, as_supervised=True)
+
+
+def info(name: str, *, data_dir: str | os.PathLike | None = None) -> tfds.core.DatasetInfo:
+    """Returns the ``tfds.core.DatasetInfo`` of a dataset.
+
+    Embedded datasets are built first if needed, so their split sizes are filled
+    in. Catalogue datasets are not downloaded: if they are not prepared, the info
+    has features and citation but no split statistics.
+
+    Args:
+        name: dataset name, as in :func:`load`.
+        data_dir: TFDS data directory, as in :func:`load`.
+
+    Returns:
+        The dataset's ``DatasetInfo``.
+    """
+    if _base_name(name) in EMBEDDED:
+        return _prepared_builder(name, data_dir, download=False).info
+    return _builder(name, data_dir).info
+
+
+def _base_name(name: str) -> str:
+    """``"mnist/config:3.0.1"`` -> ``"mnist"``."""
+    return name.split(":")[0].split("/")[0].strip()
+
+
+def _resolve_data_dir(data_dir: str | os.PathLike | None) -> str | None:
+    if data_dir is not None:
+        return os.fspath(data_dir)
+    return os.environ.get(DATA_DIR_ENV) or None  # None: TFDS picks its default.
+
+
+@functools.lru_cache(maxsize=1)
+def _catalogue() -> frozenset[str]:
+    # Community datasets are left out: listing them reads an index from GCS.
+    return frozenset(tfds.list_builders(with_community_datasets=False))
+
+
+def _unknown(name: str) -> UnknownDatasetError:
+    candidates = list(dict.fromkeys(EMBEDDED + tuple(sorted(_catalogue()))))
+    close = difflib.get_close_matches(_base_name(name), candidates, n=3)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    return UnknownDatasetError(
+        f"Unknown dataset {name!r}.{hint} Embedded datasets (build offline): "
+        f"{', '.join(EMBEDDED)}. Supported TFDS datasets: {', '.join(REAL)} "
+        "(any name in tfds.list_builders() also loads where TFDS can download or "
+        "find prepared data)."
+    )
+
+
+def _unavailable(builder: tfds.core.DatasetBuilder, reason: str) -> DatasetUnavailableError:
+    name = builder.name
+    return DatasetUnavailableError(
+        f"Dataset {name!r} is not prepared in {os.fspath(builder.data_dir)} and {reason}. "
+        f"mpkeras does not swap datasets: use an embedded dataset that builds offline "
+        f"({', '.join(map(repr, EMBEDDED))}), or prepare {name!r} where there is "
+        f"network access (`tfds build {name} --data_dir DIR` or "
+        f"`tfds.load({name!r}, data_dir=DIR)`), copy DIR here and pass "
+        f"data_dir=DIR (or set ${DATA_DIR_ENV} / $TFDS_DATA_DIR)."
+    )
+
+
+def _builder(name: str, data_dir) -> tfds.core.DatasetBuilder:
+    """Returns the (maybe unprepared) TFDS builder; checks the name first."""
+    if not isinstance(name, str):
+        raise TypeError(f"Dataset name must be a string, got {type(name).__name__}.")
+    base = _base_name(name)
+    if base not in EMBEDDED and base not in _catalogue():
+        raise _unknown(name)
+    try:
+        return tfds.builder(name, data_dir=_resolve_data_dir(data_dir))
+    except tfds.core.registered.DatasetNotFoundError as e:  # e.g. a bad config name
+        raise _unknown(name) from e
+
+
+def _prepared_builder(name: str, data_dir, download: bool) -> tfds.core.DatasetBuilder:
+    """Returns a builder whose data is prepared, preparing it if allowed."""
+    builder = _builder(name, data_dir)
+    if builder.is_prepared():
+        return builder
+    embedded_set = _base_name(name) in EMBEDDED
+    if not (embedded_set or download):
+        raise _unavailable(builder, "download=False")
+    try:
+        builder.download_and_prepare(download_config=_OFFLINE_CONFIG)
+    except Exception as e:  # pylint: disable=broad-except
+        # Another process may have finished the same build first.
+        fresh = tfds.builder(name, data_dir=_resolve_data_dir(data_dir))
+        if fresh.is_prepared():
+            return fresh
+        if embedded_set:
+            raise
+        raise _unavailable(builder, f"preparing it failed ({type(e).__name__}: {e})") from e
+    return builder
+
+
+def _check_split(builder: tfds.core.DatasetBuilder, split) -> None:
+    """Raises ValueError if a split string names a split the dataset lacks."""
+    if not isinstance(split, str):
+        return  # ReadInstruction and friends: TFDS validates them.
+    valid = sorted(builder.info.splits.keys())
+    for part in split.split("+"):
+        split_name = re.sub(r"\[.*\]$", "", part.strip())
+        if split_name not in valid and split_name != "all":
+            raise ValueError(
+                f"Unknown split {split_name!r} in {split!r} for dataset {builder.name!r}. "
+                f"Valid splits: {', '.join(valid)} (slices such as 'train[:90%]' and "
+                "unions such as 'train+test' also work)."
+            )

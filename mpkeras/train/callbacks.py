@@ -1,0 +1,34 @@
+"""Keras callbacks used by the training core."""
+
+import json
+import os
+
+import keras
+
+
+def atomic_write_text(path, text):
+    """Writes ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``keras.callbacks.BackupAndRestore`` whose backups are written atomically.
+
+    Keras writes ``latest.weights.h5`` and ``training_metadata.json`` in place,
+    so a run killed mid-write leaves a torn checkpoint that the next run fails
+    to load. Here both files go to temporary names first and are renamed into
+    place, weights before metadata, so the metadata never points at a
+    half-written file. Restoring (including optimizer state and the epoch to
+    resume from) is Keras's own.
+    """
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        tmp_weights = os.path.join(self.backup_dir, f"tmp-{os.getpid()}.weights.h5")
+        self.model.save_weights(filepath=tmp_weights, overwrite=True)
+        os.replace(tmp_weights, self._weights_path)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        atomic_write_text(self._training_metadata_path, json.dumps(metadata))

@@ -1,0 +1,212 @@
+"""The shared shape of every recipe: config -> data -> model -> fit -> evaluate -> export.
+
+A recipe file (``recipes/<model>.py``) builds a :class:`Recipe` from four small
+functions and calls ``RECIPE.main()``; ``mpkeras train <model>`` imports the
+same file and runs the same object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import Callable
+
+STRATEGY_CHOICES = ("default", "mirrored", "multi_worker")
+
+
+@dataclasses.dataclass
+class Data:
+    """Batched datasets of one run, plus what the model card should say about them.
+
+    Attributes:
+        train, val, test: batched ``tf.data.Dataset``s (``val`` may be None).
+        card: JSON-safe description (dataset name, splits, preprocessing).
+        extras: anything else the recipe's evaluate/figures need (e.g. a fixed test batch).
+    """
+
+    train: object
+    val: object
+    test: object
+    card: dict
+    extras: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Recipe:
+    """Everything that differs between recipes.
+
+    Attributes:
+        model: registry name of the model.
+        make_data: ``(args) -> Data``; ``args.dataset``, ``args.batch_size``,
+            ``args.seed``, ``args.smoke`` are set.
+        make_model: ``(args, data) -> keras.Model`` (called inside the strategy scope; not compiled).
+        evaluate: ``(model, data, args) -> dict`` of test metrics in the field's units.
+        figures: ``(model, data, args, fig_dir) -> dict`` of name -> PNG path.
+        add_arguments: adds recipe-specific flags to the parser.
+        compile_kwargs: ``(args) -> dict`` of extra ``compile`` arguments (loss, metrics).
+        epochs, batch_size, learning_rate, patience, monitor, jit: defaults of the shared flags.
+    """
+
+    model: str
+    make_data: Callable
+    make_model: Callable
+    evaluate: Callable
+    figures: Callable | None = None
+    add_arguments: Callable | None = None
+    compile_kwargs: Callable | None = None
+    epochs: int = 20
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    patience: int = 10
+    monitor: str = "val_loss"
+    jit: bool = False
+
+    def parser(self):
+        from mpkeras.registry import get_entry
+
+        entry = get_entry(self.model)
+        p = argparse.ArgumentParser(
+            prog=f"mpkeras train {self.model}", description=f"Train and export `{self.model}` ({entry.cls.__name__})."
+        )
+        p.add_argument("--dataset", default=entry.dataset, help="TFDS name (default: %(default)s, embedded).")
+        p.add_argument("--data-dir", default=None, help="TFDS data_dir (default: TFDS's, or $MPKERAS_DATA_DIR).")
+        p.add_argument("--epochs", type=int, default=self.epochs)
+        p.add_argument("--batch-size", type=int, default=self.batch_size, help="global batch size")
+        p.add_argument("--learning-rate", type=float, default=self.learning_rate)
+        p.add_argument("--patience", type=int, default=self.patience, help="early-stopping patience; 0 disables")
+        p.add_argument("--clip-norm", type=float, default=None, help="clip gradients to this global norm")
+        p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="default")
+        p.add_argument("--cpu-devices", type=int, default=None, help="split the CPU into N logical devices")
+        p.add_argument("--jit", action=argparse.BooleanOptionalAction, default=self.jit, help="XLA-compile steps")
+        p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--smoke", action="store_true", help="a few steps end to end, for tests")
+        p.add_argument("--out", default=".", help="root for runs/ and exported/ (default: current directory)")
+        p.add_argument("--run-dir", default=None, help="run directory (default: OUT/runs/MODEL)")
+        p.add_argument("--no-export", dest="export", action="store_false")
+        p.add_argument("--verbose", type=int, default=2)
+        if self.add_arguments:
+            self.add_arguments(p)
+        return p
+
+    def main(self, argv=None):
+        """Parses ``argv`` (default ``sys.argv[1:]``), runs, and returns the metrics dict."""
+        return run(self, self.parser().parse_args(argv))
+
+
+def _shard_by_data(ds):
+    import tensorflow as tf
+
+    if ds is None:
+        return None
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
+
+
+def run(recipe: Recipe, args) -> dict:
+    """Runs one recipe with parsed ``args``; see :class:`Recipe`."""
+    # Logical devices must be configured before TensorFlow's runtime starts.
+    from mpkeras.train import distribute
+
+    if args.cpu_devices:
+        distribute.split_cpu(args.cpu_devices)
+
+    import keras
+    import tensorflow as tf
+
+    from mpkeras.train import figures as figs
+    from mpkeras.train.callbacks import AtomicBackupAndRestore, atomic_write_text
+
+    start = time.time()
+    keras.utils.set_random_seed(args.seed)
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    if args.smoke:
+        args.epochs = min(args.epochs, 2)
+    strategy = distribute.make_strategy(args.strategy)
+    if args.jit and args.strategy != "default":
+        # MirroredStrategy + jit_compile fails on CPU ("resource located in device CPU:1").
+        print("note: --jit is ignored under a distribution strategy", file=sys.stderr)
+        args.jit = False
+
+    chief = distribute.is_chief()
+    run_dir = args.run_dir or os.path.join(args.out, "runs", recipe.model)
+    if not chief:  # non-chief workers write only to scratch space
+        run_dir = tempfile.mkdtemp(prefix=f"mpkeras-{recipe.model}-worker-")
+    fig_dir = os.path.join(run_dir, "figures")
+    os.makedirs(fig_dir, exist_ok=True)
+
+    data = recipe.make_data(args)
+    train, val = data.train, data.val
+    if args.smoke:
+        train, val = train.take(3), (val.take(2) if val is not None else None)
+    if args.strategy == "multi_worker":
+        train, val = _shard_by_data(train), _shard_by_data(val)
+
+    with strategy.scope():
+        model = recipe.make_model(args, data)
+        optimizer = keras.optimizers.Adam(args.learning_rate, global_clipnorm=args.clip_norm)
+        extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
+        model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
+
+    monitor = recipe.monitor if val is not None else recipe.monitor.removeprefix("val_")
+    callbacks = [
+        AtomicBackupAndRestore(os.path.join(run_dir, "backup")),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), profile_batch=0),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if args.patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=args.patience, restore_best_weights=True)
+        )
+    history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
+    history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    if any(not all(map(lambda v: v == v, vs)) for vs in history.values()):
+        raise FloatingPointError(
+            f"Training {recipe.model} produced NaN ({history}). Lower --learning-rate or set --clip-norm."
+        )
+
+    metrics = recipe.evaluate(model, data, args)
+    metrics = {k: (float(v) if not isinstance(v, str) else v) for k, v in metrics.items()}
+    paths = {"learning_curves": figs.learning_curves(history, os.path.join(fig_dir, "learning_curves.png"))}
+    if recipe.figures:
+        paths.update(recipe.figures(model, data, args, fig_dir))
+
+    export_path = None
+    if chief:
+        tmp_model = os.path.join(run_dir, f"tmp-{os.getpid()}.keras")
+        model.save(tmp_model)
+        os.replace(tmp_model, os.path.join(run_dir, "model.keras"))
+    if chief and args.export:
+        from mpkeras.export import export_model
+
+        card = {**data.card, "metrics": metrics, "recipe": f"recipes/{recipe.model}.py", "smoke": bool(args.smoke)}
+        export_path = export_model(model, recipe.model, base_dir=os.path.join(args.out, "exported"), model_card=card)
+
+    report = {
+        "model": recipe.model,
+        "data": data.card,
+        "test": metrics,
+        "epochs_trained": len(next(iter(history.values()), [])),
+        "history": history,
+        "figures": paths,
+        "export": export_path,
+        "args": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))},
+        "seconds": round(time.time() - start, 1),
+        "tensorflow": tf.__version__,
+    }
+    atomic_write_text(os.path.join(run_dir, "metrics.json"), json.dumps(report, indent=2))
+    print(f"\n{recipe.model}: test metrics ({data.card.get('dataset')}, {report['seconds']} s)")
+    for k, v in metrics.items():
+        print(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")
+    print(f"run directory: {run_dir}")
+    if export_path:
+        print(f"exported: {export_path}")
+    return report
