@@ -40,8 +40,8 @@ def make_model(args, data):
     standardizer = data.extras["standardizer"]
     return MLP(
         input_shape=data.extras["test_images"].shape[1:],
-        input_mean=float(standardizer.mean),
-        input_std=float(standardizer.std),
+        input_mean=float(np.mean(standardizer.mean)),  # one statistic for all pixels
+        input_std=float(np.mean(standardizer.std)),
         hidden_units=args.hidden_units,
         activation=args.activation,
         num_outputs=10,

@@ -300,7 +300,8 @@ class BetaVAE(VAE):
     Constrained form: maximize E_q[log p(x|z)] subject to KL <= delta. With the
     Lagrangian L = -E_q[log p(x|z)] + lambda (KL - delta), lambda >= 0, the
     encoder and decoder descend L while lambda ascends it (dual ascent). Both
-    happen in the one optimizer step: lambda = softplus(nu) and the loss is
+    happen in the one optimizer step: lambda = exp(nu) (multiplicative updates,
+    so lambda can grow by orders of magnitude within one run) and the loss is
 
         -rec + sg(lambda) (KL - delta) - lambda sg(KL - delta),
 
@@ -337,13 +338,12 @@ class BetaVAE(VAE):
         # === Layers ===
         self.multiplier_tracker = keras.metrics.Mean(name="lagrange_multiplier")
         if constraint == "kl":
-            raw = math.log(math.expm1(initial_multiplier))  # softplus^{-1}
-            self.raw_multiplier = self.add_weight(
-                shape=(), initializer=keras.initializers.Constant(raw), name="raw_lagrange_multiplier"
+            self.log_multiplier = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(math.log(initial_multiplier)), name="log_lagrange_multiplier"
             )
 
     def lagrange_multiplier(self):
-        return ops.softplus(self.raw_multiplier) if self.constraint == "kl" else ops.convert_to_tensor(self.beta)
+        return ops.exp(self.log_multiplier) if self.constraint == "kl" else ops.convert_to_tensor(self.beta)
 
     def objective(self, terms):
         reconstruction, kl = terms["reconstruction"], terms["kl"]

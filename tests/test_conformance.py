@@ -1,0 +1,55 @@
+"""DESIGN.md section 5: the conformance kit on every registered model."""
+
+import pytest
+
+from mpkeras import testing as kit
+from mpkeras.registry import list_models
+
+MODELS = list_models()
+
+
+def test_every_registered_model_has_a_fixture():
+    kit.check_missing_fixtures()
+
+
+def test_the_coverage_check_catches_a_model_without_fixture(monkeypatch):
+    monkeypatch.delitem(kit.FIXTURES, MODELS[0])
+    with pytest.raises(AssertionError, match=MODELS[0]):
+        kit.check_missing_fixtures()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_contract(name):
+    kit.check_contract(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_shapes_and_gradients(name):
+    kit.check_shapes_and_gradients(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_config_roundtrip(name):
+    kit.check_config_roundtrip(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_keras_roundtrip(name, tmp_path):
+    kit.check_keras_roundtrip(name, tmp_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_learns(name):
+    kit.check_learns(name)
+
+
+def test_savedmodels_reload_without_mpkeras(tmp_path):
+    """One subprocess (no mpkeras import) reloads every model's SavedModel and matches in-process outputs."""
+    paths, reports = kit.check_savedmodels(str(tmp_path))
+    assert set(paths) == set(MODELS)
+    for name, path in paths.items():
+        report = reports[path]
+        assert report["ok"], f"{name}: {report}"
+        assert not report["mpkeras_imported"], f"{name}: the verifier imported mpkeras"
+        endpoints = type(kit.build(name)[0]).serving_endpoints(kit.build(name)[0])
+        assert set(endpoints) <= set(report["signatures"]), f"{name}: missing signatures"
