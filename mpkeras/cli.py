@@ -29,6 +29,7 @@ def load_recipe(name):
         )
     spec = importlib.util.spec_from_file_location(f"mpkeras_recipe_{name}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # AutoGraph looks functions' modules up here
     spec.loader.exec_module(module)
     return module.RECIPE
 

@@ -151,6 +151,8 @@ def run(recipe: Recipe, args) -> dict:
 
     with strategy.scope():
         model = recipe.make_model(args, data)
+        sample = next(iter(train))
+        model(sample[0] if isinstance(sample, tuple) else sample)  # build: resuming needs the weights
         optimizer = keras.optimizers.Adam(args.learning_rate, global_clipnorm=args.clip_norm)
         extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
         model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
@@ -195,6 +197,7 @@ def run(recipe: Recipe, args) -> dict:
         "data": data.card,
         "test": metrics,
         "epochs_trained": len(next(iter(history.values()), [])),
+        "replicas": strategy.num_replicas_in_sync,
         "history": history,
         "figures": paths,
         "export": export_path,

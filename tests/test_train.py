@@ -1,0 +1,124 @@
+"""Training core and CLI: smoke recipes end to end, strategies, resume, reproducibility."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from mpkeras import cli
+from mpkeras.train.callbacks import AtomicBackupAndRestore
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """Embedded datasets built once for this module, in a temporary data_dir."""
+    return str(tmp_path_factory.mktemp("tfds"))
+
+
+def _smoke(name, out, data_dir, *extra):
+    return cli.load_recipe(name).main(["--smoke", "--out", str(out), "--data-dir", data_dir, "--verbose", "0", *extra])
+
+
+@pytest.mark.parametrize("name", ["mlp", "vae", "beta_vae"])
+def test_recipe_smoke_end_to_end(name, tmp_path, data_dir):
+    report = _smoke(name, tmp_path, data_dir)
+    run_dir = tmp_path / "runs" / name
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved["test"] == report["test"] and saved["test"]
+    assert all(np.isfinite(v) for v in saved["test"].values() if isinstance(v, float))
+    assert (run_dir / "model.keras").exists() and (run_dir / "history.csv").exists()
+    assert any((run_dir / "logs").rglob("events.out.tfevents*")), "no TensorBoard logs"
+    pngs = sorted(p.name for p in (run_dir / "figures").glob("*.png"))
+    assert "learning_curves.png" in pngs and len(pngs) >= 2, pngs
+    assert not (run_dir / "backup").exists(), "finished runs delete their resume backup"
+    export = tmp_path / "exported" / name / "1"
+    assert report["export"] == str(export)
+    card = json.loads((export / "assets.extra" / "model_card.json").read_text())
+    assert card["metrics"] == report["test"] and card["dataset"] == "mnist5k" and card["smoke"] is True
+    assert f'name: "{name}"' in (tmp_path / "exported" / "models.config").read_text()
+    # A second run exports the next version; smoke runs never touch the repo's exported/.
+    _smoke(name, tmp_path, data_dir, "--epochs", "1")
+    assert (tmp_path / "exported" / name / "2").is_dir()
+
+
+def test_same_seed_same_metrics(tmp_path, data_dir):
+    a = _smoke("mlp", tmp_path / "a", data_dir, "--no-export")
+    b = _smoke("mlp", tmp_path / "b", data_dir, "--no-export")
+    c = _smoke("mlp", tmp_path / "c", data_dir, "--no-export", "--seed", "1")
+    assert a["test"] == b["test"]
+    assert a["history"] == b["history"]
+    assert a["history"] != c["history"]
+
+
+def test_gradient_clipping_and_mixed_precision_flags(tmp_path, data_dir):
+    report = _smoke("mlp", tmp_path, data_dir, "--no-export", "--clip-norm", "0.5", "--mixed-precision", "--jit")
+    assert report["args"]["clip_norm"] == 0.5 and report["args"]["jit"] is True
+    assert np.isfinite(report["test"]["test_accuracy"])
+    keras.mixed_precision.set_global_policy("float32")  # the run set it process-wide
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, data_dir):
+    """Logical devices must be set before TF starts, so this runs in its own process."""
+    cmd = [sys.executable, os.path.join(ROOT, "recipes", "vae.py"), "--smoke", "--strategy", "mirrored",
+           "--cpu-devices", "2", "--out", str(tmp_path), "--data-dir", data_dir, "--verbose", "0", "--no-export"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "runs" / "vae" / "metrics.json").read_text())
+    assert report["replicas"] == 2
+    assert np.isfinite(report["test"]["test_nll_nats"])
+
+
+def test_backup_is_atomic_and_training_resumes(tmp_path):
+    """A run killed after epoch 2 resumes at epoch 2 from the backup, with optimizer state."""
+    x = np.random.default_rng(0).uniform(size=(32, 4)).astype(np.float32)
+    y = x.sum(-1, keepdims=True)
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    def model():
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        m.compile(optimizer="adam", loss="mse")
+        return m
+
+    backup = str(tmp_path / "backup")
+    first = model()
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(x, y, epochs=5, verbose=0, callbacks=[AtomicBackupAndRestore(backup), Crash()])
+    files = sorted(os.listdir(backup))
+    assert files == ["latest.weights.h5", "training_metadata.json"], files  # no temporary files left
+    assert json.loads(open(os.path.join(backup, "training_metadata.json")).read())["epoch"] == 2
+
+    resumed = model()
+    history = resumed.fit(x, y, epochs=5, verbose=0, callbacks=[AtomicBackupAndRestore(backup)])
+    assert len(history.history["loss"]) == 3  # epochs 2, 3, 4
+    assert int(resumed.optimizer.iterations) == int(first.optimizer.iterations) + 3
+    assert not os.path.exists(backup)
+
+
+def test_cli_list_and_errors(capsys, tmp_path):
+    assert cli.main(["list", "--exported", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("mlp", "vae", "beta_vae"):
+        assert name in out and f"recipes/{name}.py" in out
+    assert cli.main(["train", "vea"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown model 'vea'" in err and "vae" in err
+
+
+def test_unknown_strategy_and_dataset_are_rejected(tmp_path, data_dir):
+    with pytest.raises(SystemExit):
+        _smoke("mlp", tmp_path, data_dir, "--strategy", "tpu")
+    from mpkeras.data import UnknownDatasetError
+
+    with pytest.raises(UnknownDatasetError, match="mnist5k"):
+        _smoke("mlp", tmp_path, data_dir, "--dataset", "mnist5000")
