@@ -20,14 +20,18 @@ def add_arguments(p):
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--weight-decay", type=float, default=1e-5, help="L2 (MAP) coefficient")
     p.add_argument("--shift", type=float, default=0.1, help="random-translation augmentation, fraction of size")
+    p.add_argument("--rotation", type=float, default=0.03, help="random-rotation augmentation, fraction of 2 pi")
 
 
 def make_data(args):
     train, val, test, test_images, test_labels = pipelines.classification(args)
     standardizer = Standardizer.fit(train.unbatch())  # train statistics only; the model applies them
-    if args.shift:
+    if args.shift or args.rotation:
         augment = keras.Sequential(
-            [keras.layers.RandomTranslation(args.shift, args.shift, fill_mode="constant", seed=args.seed)]
+            [
+                keras.layers.RandomRotation(args.rotation, fill_mode="constant", seed=args.seed),
+                keras.layers.RandomTranslation(args.shift, args.shift, fill_mode="constant", seed=args.seed),
+            ]
         )
         # Images only; the labels pass through unchanged.
         train = train.map(lambda x, y: (augment(x, training=True), y))
@@ -77,11 +81,11 @@ RECIPE = Recipe(
     figures=figures,
     add_arguments=add_arguments,
     compile_kwargs=compile_kwargs,
-    epochs=60,
+    epochs=150,
     batch_size=128,
     learning_rate=1e-3,
-    patience=15,
-    monitor="val_accuracy",
+    patience=0,
+    schedule="cosine",
 )
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ import difflib
 import functools
 import os
 import re
+import socket
+import urllib.parse
+import urllib.request
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -27,7 +30,7 @@ REAL = ("mnist", "fashion_mnist", "cifar10")
 
 DATA_DIR_ENV = "MPKERAS_DATA_DIR"
 
-_OFFLINE_CONFIG = tfds.download.DownloadConfig(try_download_gcs=False)
+_NO_GCS_CONFIG = tfds.download.DownloadConfig(try_download_gcs=False)
 
 
 class UnknownDatasetError(ValueError):
@@ -157,8 +160,11 @@ def _prepared_builder(name: str, data_dir, download: bool) -> tfds.core.DatasetB
     embedded_set = _base_name(name) in EMBEDDED
     if not (embedded_set or download):
         raise _unavailable(builder, "download=False")
+    host = None if embedded_set else _unreachable_host(builder)
+    if host:
+        raise _unavailable(builder, f"its download host {host} is unreachable (offline?)")
     try:
-        builder.download_and_prepare(download_config=_OFFLINE_CONFIG)
+        builder.download_and_prepare(download_config=_NO_GCS_CONFIG)
     except Exception as e:  # pylint: disable=broad-except
         # Another process may have finished the same build first.
         fresh = tfds.builder(name, data_dir=_resolve_data_dir(data_dir))
@@ -168,6 +174,35 @@ def _prepared_builder(name: str, data_dir, download: bool) -> tfds.core.DatasetB
             raise
         raise _unavailable(builder, f"preparing it failed ({type(e).__name__}: {e})") from e
     return builder
+
+
+def _unreachable_host(builder: tfds.core.DatasetBuilder, timeout: float = 3.0) -> str | None:
+    """Returns a download host of ``builder`` that does not answer, else None.
+
+    TFDS retries a failing URL with backoff for minutes (~200 s for mnist with no
+    network), so probe each host once with a short TCP connect first. Behind a
+    proxy a direct connect proves nothing, so then no probe is made.
+
+    Args:
+        builder: an unprepared TFDS builder.
+        timeout: seconds to wait for each connection.
+    """
+    if urllib.request.getproxies():
+        return None
+    try:
+        urls = list(builder.url_infos or ())
+    except Exception:  # pylint: disable=broad-except
+        return None  # No URL list (e.g. manual data): let TFDS try and report.
+    for url in sorted(urls):
+        parts = urllib.parse.urlsplit(url)
+        if not parts.hostname:
+            continue
+        port = parts.port or (80 if parts.scheme == "http" else 443)
+        try:
+            socket.create_connection((parts.hostname, port), timeout=timeout).close()
+        except OSError:
+            return parts.hostname
+    return None
 
 
 def _check_split(builder: tfds.core.DatasetBuilder, split) -> None:

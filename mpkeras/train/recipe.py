@@ -49,7 +49,7 @@ class Recipe:
         figures: ``(model, data, args, fig_dir) -> dict`` of name -> PNG path.
         add_arguments: adds recipe-specific flags to the parser.
         compile_kwargs: ``(args) -> dict`` of extra ``compile`` arguments (loss, metrics).
-        epochs, batch_size, learning_rate, patience, monitor, jit: defaults of the shared flags.
+        epochs, batch_size, learning_rate, patience, monitor, jit, schedule: defaults of the shared flags.
     """
 
     model: str
@@ -65,6 +65,7 @@ class Recipe:
     patience: int = 10
     monitor: str = "val_loss"
     jit: bool = False
+    schedule: str = "constant"
 
     def parser(self):
         from mpkeras.registry import get_entry
@@ -79,6 +80,8 @@ class Recipe:
         p.add_argument("--batch-size", type=int, default=self.batch_size, help="global batch size")
         p.add_argument("--learning-rate", type=float, default=self.learning_rate)
         p.add_argument("--patience", type=int, default=self.patience, help="early-stopping patience; 0 disables")
+        p.add_argument("--schedule", choices=("constant", "cosine"), default=self.schedule,
+                       help="learning-rate schedule (cosine: decay to 0 over --epochs)")
         p.add_argument("--clip-norm", type=float, default=None, help="clip gradients to this global norm")
         p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="default")
         p.add_argument("--cpu-devices", type=int, default=None, help="split the CPU into N logical devices")
@@ -107,6 +110,18 @@ def _shard_by_data(ds):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(options)
+
+
+def make_optimizer(args, steps_per_epoch):
+    """Adam with the run's learning rate, schedule and global-norm gradient clipping (g <- T g / max(T, ||g||))."""
+    import keras
+
+    learning_rate = args.learning_rate
+    if args.schedule == "cosine":
+        if steps_per_epoch <= 0:
+            raise ValueError("--schedule cosine needs a training dataset of known length (finite, not filtered).")
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=args.epochs * steps_per_epoch)
+    return keras.optimizers.Adam(learning_rate, global_clipnorm=args.clip_norm)
 
 
 def run(recipe: Recipe, args) -> dict:
@@ -153,7 +168,7 @@ def run(recipe: Recipe, args) -> dict:
         model = recipe.make_model(args, data)
         sample = next(iter(train))
         model(sample[0] if isinstance(sample, tuple) else sample)  # build: resuming needs the weights
-        optimizer = keras.optimizers.Adam(args.learning_rate, global_clipnorm=args.clip_norm)
+        optimizer = make_optimizer(args, steps_per_epoch=int(train.cardinality()))
         extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
         model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
 
