@@ -6,24 +6,17 @@
 from mpkeras.data import pipelines
 from mpkeras.metrics import dataset_elbo, iwae_nll
 from mpkeras.models import BetaVAE
-from mpkeras.train import Data, Recipe
+from mpkeras.train import Recipe, int_tuple
 from mpkeras.train import figures as figs
 
 
 def add_arguments(p):
     p.add_argument("--latent-dim", type=int, default=10)
-    p.add_argument("--hidden-units", type=lambda s: tuple(int(u) for u in s.split(",")), default=(512, 256))
+    p.add_argument("--hidden-units", type=int_tuple, default=(512, 256))
     p.add_argument("--beta", type=float, default=4.0)
     p.add_argument("--constraint", choices=("kl",), default=None, help="constrained form: KL <= --kl-threshold")
     p.add_argument("--kl-threshold", type=float, default=15.0, help="delta, nats per example")
-    p.add_argument("--binarization", choices=("dynamic", "static"), default="dynamic")
-    p.add_argument("--iwae-samples", type=int, default=1000)
-
-
-def make_data(args):
-    train, val, test, test_images, test_labels = pipelines.binarized_images(args, args.binarization)
-    card = pipelines.card(args, binarization={"train": args.binarization, "val": "static", "test": "static"})
-    return Data(train, val, test, card, extras={"test_images": test_images, "test_labels": test_labels})
+    pipelines.add_binarization_arguments(p)
 
 
 def make_model(args, data):
@@ -52,7 +45,7 @@ def figures(model, data, args, fig_dir):
     }
 
 
-RECIPE = Recipe(model="beta_vae", make_data=make_data, make_model=make_model, evaluate=evaluate, figures=figures,
+RECIPE = Recipe(model="beta_vae", make_data=pipelines.binarized_data, make_model=make_model, evaluate=evaluate, figures=figures,
                 add_arguments=add_arguments, epochs=150, batch_size=100, learning_rate=1e-3, patience=20)
 
 if __name__ == "__main__":

@@ -10,13 +10,13 @@ from mpkeras.data import Standardizer
 from mpkeras.data import pipelines
 from mpkeras.layers import ACTIVATIONS
 from mpkeras.models import MLP
-from mpkeras.train import Data, Recipe
+from mpkeras.train import Data, Recipe, int_tuple
 from mpkeras.train import figures as figs
 
 
 def add_arguments(p):
     p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
-    p.add_argument("--hidden-units", type=lambda s: tuple(int(u) for u in s.split(",")), default=(1024, 1024))
+    p.add_argument("--hidden-units", type=int_tuple, default=(1024, 1024))
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--weight-decay", type=float, default=1e-5, help="L2 (MAP) coefficient")
     p.add_argument("--shift", type=float, default=0.1, help="random-translation augmentation, fraction of size")

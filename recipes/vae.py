@@ -6,23 +6,15 @@
 from mpkeras.data import pipelines
 from mpkeras.metrics import dataset_elbo, iwae_nll
 from mpkeras.models import VAE
-from mpkeras.train import Data, Recipe
+from mpkeras.train import Recipe, int_tuple
 from mpkeras.train import figures as figs
 
 
 def add_arguments(p):
     p.add_argument("--latent-dim", type=int, default=16)
-    p.add_argument("--hidden-units", type=lambda s: tuple(int(u) for u in s.split(",")), default=(512, 256))
+    p.add_argument("--hidden-units", type=int_tuple, default=(512, 256))
     p.add_argument("--prior", choices=("normal", "mixture"), default="normal")
-    p.add_argument("--binarization", choices=("dynamic", "static"), default="dynamic",
-                   help="of the train split; val/test are always statically binarized")
-    p.add_argument("--iwae-samples", type=int, default=1000, help="k of the importance-sampled test NLL")
-
-
-def make_data(args):
-    train, val, test, test_images, test_labels = pipelines.binarized_images(args, args.binarization)
-    card = pipelines.card(args, binarization={"train": args.binarization, "val": "static", "test": "static"})
-    return Data(train, val, test, card, extras={"test_images": test_images, "test_labels": test_labels})
+    pipelines.add_binarization_arguments(p)
 
 
 def make_model(args, data):
@@ -54,7 +46,7 @@ def figures(model, data, args, fig_dir):
     return out
 
 
-RECIPE = Recipe(model="vae", make_data=make_data, make_model=make_model, evaluate=evaluate, figures=figures,
+RECIPE = Recipe(model="vae", make_data=pipelines.binarized_data, make_model=make_model, evaluate=evaluate, figures=figures,
                 add_arguments=add_arguments, epochs=150, batch_size=100, learning_rate=1e-3, patience=20)
 
 if __name__ == "__main__":

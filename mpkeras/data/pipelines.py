@@ -48,6 +48,21 @@ def classification(args, transform=None):
     return train, val, test, test_images, test_labels
 
 
+def binarized_data(args):
+    """``Data`` for likelihood models on binarized images; train binarization from ``args.binarization``."""
+    from mpkeras.train.recipe import Data
+
+    train, val, test, test_images, test_labels = binarized_images(args, args.binarization)
+    description = card(args, binarization={"train": args.binarization, "val": "static", "test": "static"})
+    return Data(train, val, test, description, extras={"test_images": test_images, "test_labels": test_labels})
+
+
+def add_binarization_arguments(p):
+    p.add_argument("--binarization", choices=("dynamic", "static"), default="dynamic",
+                   help="of the train split; val/test are always statically binarized")
+    p.add_argument("--iwae-samples", type=int, default=1000, help="k of the importance-sampled test NLL")
+
+
 def binarized_images(args, mode):
     """Binarized images only (no labels), for likelihood models.
 

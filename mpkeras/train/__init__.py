@@ -1,5 +1,5 @@
 """Training core: the recipe runner, strategies, callbacks and figures."""
 
-from mpkeras.train.recipe import Data, Recipe, run
+from mpkeras.train.recipe import Data, Recipe, int_tuple, run
 
-__all__ = ["Data", "Recipe", "run"]
+__all__ = ["Data", "Recipe", "int_tuple", "run"]

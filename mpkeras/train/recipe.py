@@ -19,6 +19,14 @@ from typing import Callable
 STRATEGY_CHOICES = ("default", "mirrored", "multi_worker")
 
 
+def int_tuple(text):
+    """argparse type for layer widths: "512,256" -> (512, 256)."""
+    try:
+        return tuple(int(u) for u in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 512,256, got {text!r}") from None
+
+
 @dataclasses.dataclass
 class Data:
     """Batched datasets of one run, plus what the model card should say about them.
@@ -124,6 +132,36 @@ def make_optimizer(args, steps_per_epoch):
     return keras.optimizers.Adam(learning_rate, global_clipnorm=args.clip_norm)
 
 
+def _patch_for_multi_worker(model, local_batch):
+    """Works around two Keras 3 bugs under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585).
+
+    1. ``fit`` first all-reduces one *distributed input batch* eagerly just to
+       build the model symbolically (``Trainer._maybe_symbolic_build``), which
+       fails with "Attempt to convert a value (PerReplica...)". The model is
+       built from a local batch here instead; nothing else changes.
+    2. Scalar step outputs fail to reduce ("Invalid reduction dimension 0",
+       tensorflow#72388), so every step output is reshaped to [1].
+    """
+
+    def symbolic_build(iterator=None, data_batch=None):
+        with model.distribute_strategy.scope():
+            model._symbolic_build(data_batch=local_batch)
+
+    model._maybe_symbolic_build = symbolic_build
+    model.train_step = _vector_step_outputs(model.train_step)
+    model.test_step = _vector_step_outputs(model.test_step)
+
+
+def _vector_step_outputs(step):
+    """Wraps a train/test step so every output has shape [1]."""
+    import tensorflow as tf
+
+    def wrapped(data):
+        return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
+
+    return wrapped
+
+
 def run(recipe: Recipe, args) -> dict:
     """Runs one recipe with parsed ``args``; see :class:`Recipe`."""
     # Logical devices must be configured before TensorFlow's runtime starts.
@@ -133,6 +171,7 @@ def run(recipe: Recipe, args) -> dict:
         distribute.split_cpu(args.cpu_devices)
 
     import keras
+    import numpy as np
     import tensorflow as tf
 
     from mpkeras.train import figures as figs
@@ -171,6 +210,8 @@ def run(recipe: Recipe, args) -> dict:
         optimizer = make_optimizer(args, steps_per_epoch=int(train.cardinality()))
         extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
         model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
+        if args.strategy == "multi_worker":
+            _patch_for_multi_worker(model, sample)
 
     monitor = recipe.monitor if val is not None else recipe.monitor.removeprefix("val_")
     callbacks = [
@@ -184,14 +225,14 @@ def run(recipe: Recipe, args) -> dict:
             keras.callbacks.EarlyStopping(monitor=monitor, patience=args.patience, restore_best_weights=True)
         )
     history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
-    history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    history = {k: [float(np.ravel(v)[0]) for v in vs] for k, vs in history.history.items()}
     if any(not all(map(lambda v: v == v, vs)) for vs in history.values()):
         raise FloatingPointError(
             f"Training {recipe.model} produced NaN ({history}). Lower --learning-rate or set --clip-norm."
         )
 
     metrics = recipe.evaluate(model, data, args)
-    metrics = {k: (float(v) if not isinstance(v, str) else v) for k, v in metrics.items()}
+    metrics = {k: (v if isinstance(v, (str, int)) else float(v)) for k, v in metrics.items()}
     paths = {"learning_curves": figs.learning_curves(history, os.path.join(fig_dir, "learning_curves.png"))}
     if recipe.figures:
         paths.update(recipe.figures(model, data, args, fig_dir))
