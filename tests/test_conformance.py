@@ -51,5 +51,6 @@ def test_savedmodels_reload_without_mpkeras(tmp_path):
         report = reports[path]
         assert report["ok"], f"{name}: {report}"
         assert not report["mpkeras_imported"], f"{name}: the verifier imported mpkeras"
-        endpoints = type(kit.build(name)[0]).serving_endpoints(kit.build(name)[0])
+        endpoints = kit.build(name)[0].serving_endpoints()
         assert set(endpoints) <= set(report["signatures"]), f"{name}: missing signatures"
+        assert report["serving_default"] == next(iter(endpoints)), f"{name}: serving_default is not the main endpoint"

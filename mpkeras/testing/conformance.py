@@ -35,6 +35,12 @@ def _shapes(outputs):
     return tuple(outputs.shape)
 
 
+def _dtypes(outputs):
+    if isinstance(outputs, dict):
+        return {k: keras.backend.standardize_dtype(v.dtype) for k, v in outputs.items()}
+    return keras.backend.standardize_dtype(outputs.dtype)
+
+
 def _numpy(outputs):
     return {k: np.asarray(v) for k, v in outputs.items()} if isinstance(outputs, dict) else np.asarray(outputs)
 
@@ -74,6 +80,7 @@ def check_shapes_and_gradients(name):
     else:
         expected = (None, *expected[1:])
     assert _shapes(symbolic) == expected, f"{name}: symbolic outputs {_shapes(symbolic)} != {expected}"
+    assert _dtypes(symbolic) == _dtypes(eager), f"{name}: symbolic dtypes {_dtypes(symbolic)} != eager {_dtypes(eager)}"
 
     model.compile(optimizer="adam", **fx.compile_kwargs)
     with tf.GradientTape() as tape:

@@ -224,7 +224,8 @@ def run(recipe: Recipe, args) -> dict:
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=args.patience, restore_best_weights=True)
         )
-    history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
+    history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose,
+                        shuffle=False)  # the tf.data pipeline shuffles
     history = {k: [float(np.ravel(v)[0]) for v in vs] for k, vs in history.history.items()}
     if any(not all(map(lambda v: v == v, vs)) for vs in history.values()):
         raise FloatingPointError(
