@@ -86,6 +86,7 @@ RECIPE = Recipe(
     learning_rate=1e-3,
     patience=0,
     schedule="cosine",
+    jit=True,  # benchmarks/train_throughput.py: XLA 1.12x faster for this MLP on 2 CPU cores
 )
 
 if __name__ == "__main__":
