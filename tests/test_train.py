@@ -154,3 +154,34 @@ def test_unknown_strategy_and_dataset_are_rejected(tmp_path, data_dir):
 
     with pytest.raises(UnknownDatasetError, match="mnist5k"):
         _smoke("mlp", tmp_path, data_dir, "--dataset", "mnist5000")
+
+
+def test_nan_in_data_stops_training_with_a_clear_error(tmp_path):
+    import tensorflow as tf
+
+    from mpkeras.models import MLP
+    from mpkeras.train import Data, Recipe
+
+    x = np.random.default_rng(0).uniform(size=(32, 4, 4, 1)).astype(np.float32)
+    x[5, 1, 1, 0] = np.nan
+    y = np.zeros(32, np.int64)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    recipe = Recipe(
+        model="mlp",
+        make_data=lambda args: Data(ds, None, ds, {"dataset": "generated"}),
+        make_model=lambda args, data: MLP(input_shape=(4, 4, 1), hidden_units=(4,), num_outputs=2),
+        evaluate=lambda model, data, args: {},
+    )
+    # NaN inputs need not reach the loss (ReLU maps NaN to 0 on oneDNN), so the pipeline is checked.
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or inf in the train data"):
+        recipe.main(["--out", str(tmp_path), "--epochs", "2", "--no-export", "--verbose", "0"])
+
+
+def test_diverging_loss_stops_training_with_a_clear_error():
+    from mpkeras.train.callbacks import RaiseOnNonFinite
+
+    x = np.ones((8, 2), np.float32)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(1e30), loss="mse")
+    with pytest.raises(FloatingPointError, match="loss became (nan|inf) at batch .*--learning-rate"):
+        model.fit(x, x[:, :1] * 1e20, batch_size=2, epochs=3, verbose=0, callbacks=[RaiseOnNonFinite()])

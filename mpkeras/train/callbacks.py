@@ -4,6 +4,7 @@ import json
 import os
 
 import keras
+import numpy as np
 
 
 def atomic_write_text(path, text):
@@ -32,3 +33,20 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         os.replace(tmp_weights, self._weights_path)
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         atomic_write_text(self._training_metadata_path, json.dumps(metadata))
+
+
+NON_FINITE_HINT = "Check the data for NaNs, lower --learning-rate or set --clip-norm."
+
+
+class RaiseOnNonFinite(keras.callbacks.Callback):
+    """Raises ``FloatingPointError`` at the first batch whose loss is NaN or inf.
+
+    ``keras.callbacks.TerminateOnNaN`` only stops training quietly; when that
+    happens in the first epoch, ``fit`` returns an empty history and the run
+    would go on to evaluate and export a broken model.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.all(np.isfinite(loss)):
+            raise FloatingPointError(f"The training loss became {np.ravel(loss)[0]} at batch {batch}. {NON_FINITE_HINT}")
