@@ -225,8 +225,10 @@ def run(recipe: Recipe, args) -> dict:
 
     with strategy.scope():
         model = recipe.make_model(args, data)
-        sample = next(iter(train))
-        model(sample[0] if isinstance(sample, tuple) else sample)  # build: resuming needs the weights
+        # Build (resuming needs the weights) from zeros of the input spec: drawing a real
+        # batch would advance the stateful RNG of augmentation layers in the pipeline.
+        sample = tf.nest.map_structure(lambda s: tf.zeros([2, *s.shape[1:]], s.dtype), train.element_spec)
+        model(sample[0] if isinstance(sample, tuple) else sample)
         optimizer = make_optimizer(args, steps_per_epoch=int(train.cardinality()))
         extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
         model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
