@@ -3,7 +3,6 @@
     python recipes/mlp.py [--activation rrelu] [--epochs 60] [--smoke] [--out DIR]
 """
 
-import keras
 import numpy as np
 
 from mpkeras.data import Standardizer
@@ -26,15 +25,6 @@ def add_arguments(p):
 def make_data(args):
     train, val, test, test_images, test_labels = pipelines.classification(args)
     standardizer = Standardizer.fit(train.unbatch())  # train statistics only; the model applies them
-    if args.shift or args.rotation:
-        augment = keras.Sequential(
-            [
-                keras.layers.RandomRotation(args.rotation, fill_mode="constant", seed=args.seed),
-                keras.layers.RandomTranslation(args.shift, args.shift, fill_mode="constant", seed=args.seed),
-            ]
-        )
-        # Images only; the labels pass through unchanged.
-        train = train.map(lambda x, y: (augment(x, training=True), y))
     card = pipelines.card(args, preprocessing="pixels in [0, 1], standardized inside the model with train statistics")
     extras = {"test_images": test_images, "test_labels": test_labels, "standardizer": standardizer}
     return Data(train, val, test, card, extras=extras)
@@ -51,6 +41,8 @@ def make_model(args, data):
         num_outputs=10,
         dropout=args.dropout,
         weight_decay=args.weight_decay,
+        augment_shift=args.shift,
+        augment_rotation=args.rotation,
         seed=args.seed,
     )
 

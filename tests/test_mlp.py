@@ -93,3 +93,27 @@ def test_bad_input_gets_a_clear_error():
         MLP(activation="swishy")
     with pytest.raises(ValueError, match="Unknown likelihood"):
         MLP(likelihood="poisson")
+
+
+def test_augmentation_is_active_in_training_only_and_reproducible():
+    x = np.zeros((4, 12, 12, 1), np.float32)
+    x[:, 4:8, 4:8] = 1.0
+
+    def model():
+        keras.utils.set_random_seed(0)
+        m = MLP(input_shape=(12, 12, 1), hidden_units=(4,), num_outputs=2, augment_shift=0.2, augment_rotation=0.05, seed=3)
+        m(x)
+        return m
+
+    a, b = model(), model()
+    seen = []
+    for m in (a, b):
+        h = x
+        for layer in m.augmentation:
+            h = layer(h, training=True)
+        seen.append(np.asarray(h))
+    assert not np.allclose(seen[0], x)  # the squares moved
+    np.testing.assert_array_equal(seen[0], seen[1])  # same seed, same draws
+    np.testing.assert_array_equal(a(x, training=False), a(x, training=False))  # inert at inference
+    with pytest.raises(ValueError, match="Augmentation needs image inputs"):
+        MLP(input_shape=(10,), augment_shift=0.1)

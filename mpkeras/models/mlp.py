@@ -39,7 +39,14 @@ class MLP(keras.Model):
         weight_decay: L2 coefficient on the kernels (MAP with a Gaussian prior).
         input_mean, input_std: training-set statistics; the model standardizes
             its input, (x - mean) / std, so callers and servers send raw pixels.
-        seed: seed for the randomized parts (dropout, rrelu).
+        augment_shift: random translation in training, as a fraction of height
+            and width (``keras.layers.RandomTranslation``); 0 disables it.
+        augment_rotation: random rotation in training, as a fraction of 2 pi
+            (``keras.layers.RandomRotation``); 0 disables it. Augmentation sits in
+            the model, active only when ``training=True``, so its random state
+            advances once per step (reproducible, checkpointed, XLA-compatible)
+            and the exported model is unaffected.
+        seed: seed for the randomized parts (dropout, rrelu, augmentation).
 
     Example:
         >>> model = MLP(input_shape=(28, 28, 1), hidden_units=(256, 128))
@@ -64,6 +71,8 @@ class MLP(keras.Model):
         weight_decay=0.0,
         input_mean=0.0,
         input_std=1.0,
+        augment_shift=0.0,
+        augment_rotation=0.0,
         seed=None,
         **kwargs,
     ):
@@ -72,7 +81,16 @@ class MLP(keras.Model):
             raise ValueError(f"Unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"Unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}.")
+        if (augment_shift or augment_rotation) and len(input_shape) != 3:
+            raise ValueError(f"Augmentation needs image inputs (H, W, C); input_shape is {tuple(input_shape)}.")
         # === Layers ===
+        self.augmentation = []
+        if augment_rotation:
+            self.augmentation.append(keras.layers.RandomRotation(augment_rotation, fill_mode="constant", seed=seed))
+        if augment_shift:
+            self.augmentation.append(
+                keras.layers.RandomTranslation(augment_shift, augment_shift, fill_mode="constant", seed=seed)
+            )
         regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
         self.flatten = keras.layers.Flatten()
         self.hidden = []
@@ -93,9 +111,14 @@ class MLP(keras.Model):
         self.weight_decay = weight_decay
         self.input_mean = float(input_mean)
         self.input_std = float(input_std)
+        self.augment_shift = augment_shift
+        self.augment_rotation = augment_rotation
         self.seed = seed
 
     def call(self, x, training=False):
+        if training:  # images only: labels are untouched by construction
+            for layer in self.augmentation:
+                x = layer(x, training=True)
         h = self.flatten((x - self.input_mean) / self.input_std)  # (B, D)
         for layer in self.hidden:
             h = layer(h, training=training)
@@ -144,5 +167,7 @@ class MLP(keras.Model):
             "weight_decay": self.weight_decay,
             "input_mean": self.input_mean,
             "input_std": self.input_std,
+            "augment_shift": self.augment_shift,
+            "augment_rotation": self.augment_rotation,
             "seed": self.seed,
         }

@@ -61,7 +61,8 @@ def _mlp():
     x = rng.uniform(size=(16, 8, 8, 1)).astype(np.float32)
     y = rng.integers(0, 3, size=16)
     return Fixture(
-        kwargs=dict(input_shape=(8, 8, 1), hidden_units=(16,), activation="rrelu", num_outputs=3, seed=1),
+        kwargs=dict(input_shape=(8, 8, 1), hidden_units=(16,), activation="rrelu", num_outputs=3, augment_shift=0.1,
+                    augment_rotation=0.02, seed=1),
         x=x,
         y=y,
         output_shapes=(16, 3),
