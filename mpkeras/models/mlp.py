@@ -1,5 +1,7 @@
 """Multilayer perceptron with a likelihood-derived loss."""
 
+import math
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -114,6 +116,14 @@ class MLP(keras.Model):
         self.augment_shift = augment_shift
         self.augment_rotation = augment_rotation
         self.seed = seed
+
+    def build(self, input_shape):
+        shape = (None, math.prod(input_shape[1:]))
+        for layer in self.hidden:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        self.head.build(shape)
+        super().build(input_shape)
 
     def call(self, x, training=False):
         if training:  # images only: labels are untouched by construction

@@ -223,6 +223,9 @@ def run(recipe: Recipe, args) -> dict:
     if args.strategy == "multi_worker":
         train, val = _shard_by_data(train), _shard_by_data(val)
 
+    # Seed again: preparing data (a first TFDS build, say) may draw from the global RNGs
+    # that Keras derives unseeded initializer seeds from.
+    keras.utils.set_random_seed(args.seed)
     with strategy.scope():
         model = recipe.make_model(args, data)
         # Build (resuming needs the weights) from zeros of the input spec: drawing a real
