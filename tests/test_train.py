@@ -185,3 +185,32 @@ def test_diverging_loss_stops_training_with_a_clear_error():
     model.compile(optimizer=keras.optimizers.SGD(1e30), loss="mse")
     with pytest.raises(FloatingPointError, match="loss became (nan|inf) at batch .*--learning-rate"):
         model.fit(x, x[:, :1] * 1e20, batch_size=2, epochs=3, verbose=0, callbacks=[RaiseOnNonFinite()])
+
+
+@pytest.mark.parametrize(
+    "tf_config,chief",
+    [
+        (None, True),
+        ({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 0}}, True),
+        ({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}, False),
+        ({"cluster": {"chief": ["c:1"], "worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}, False),
+        ({"cluster": {"chief": ["c:1"], "worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}, True),
+    ],
+)
+def test_only_the_chief_writes(monkeypatch, tf_config, chief):
+    from mpkeras.train.distribute import is_chief
+
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", json.dumps(tf_config))
+    assert is_chief() is chief
+
+
+def test_bits_per_dim_converts_nats_per_example():
+    import math
+
+    from mpkeras.metrics import bits_per_dim
+
+    assert bits_per_dim(784 * math.log(2.0), 784) == pytest.approx(1.0)
+    assert bits_per_dim(0.0, 10) == 0.0

@@ -34,15 +34,13 @@ def card(args, **extra):
     return {"dataset": args.dataset, "splits": {"train": TRAIN, "val": VAL, "test": TEST}, **extra}
 
 
-def classification(args, transform=None):
-    """(image in [0, 1], label) batches; ``transform(images) -> images`` is applied to all splits.
+def classification(args):
+    """(image in [0, 1], label) batches.
 
     Returns:
         train, val, test datasets and the test set as numpy arrays.
     """
     splits = [_float_pairs(args, s).cache() for s in (TRAIN, VAL, TEST)]
-    if transform is not None:
-        splits = [s.map(lambda x, y: (transform(x), y), num_parallel_calls=AUTOTUNE) for s in splits]
     test_images, test_labels = _to_numpy(splits[2])
     train, val, test = (_batch(s, args, train=i == 0) for i, s in enumerate(splits))
     return train, val, test, test_images, test_labels

@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import tensorflow as tf
 
 
@@ -38,6 +37,3 @@ def bits_per_dim(nll_nats, num_dims):
     """Converts an NLL in nats per example to bits per dimension."""
     return float(nll_nats) / (num_dims * math.log(2.0))
 
-
-def accuracy(probabilities, labels):
-    return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))

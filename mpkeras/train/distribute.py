@@ -45,7 +45,15 @@ def make_strategy(name):
 
 
 def is_chief():
-    """True on the worker that writes files (worker 0, or the only process)."""
+    """True on the one process that writes files.
+
+    That is the only process without ``TF_CONFIG``; else the ``chief`` task if the
+    cluster has one, else worker 0 (TensorFlow's convention).
+    """
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    if not config:
+        return True
     task = config.get("task", {})
-    return task.get("type", "worker") in ("worker", "chief") and int(task.get("index", 0)) == 0 or not config
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
