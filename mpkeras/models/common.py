@@ -32,3 +32,43 @@ def check_input(x, expected_shape, name, dtype=tf.float32):
             "Reshape the batch, or build the model with a matching input_shape."
         )
     return x
+
+
+def check_images(x, input_shape, name="images"):
+    """Checks the static rank, size, channel count and dtype of an image batch.
+
+    Unlike :func:`check_input` it does not convert, so it also works on the
+    symbolic ``KerasTensor``s of a functional build. Call it first in ``call``.
+
+    Args:
+        x: a batch, shape (B, H, W, C); H and W may be None in ``input_shape``.
+        input_shape: ``(H, W, C)`` the model was built for.
+        name: the argument's name, used in the error message.
+
+    Raises:
+        TypeError: ``x`` is not floating point (e.g. raw uint8 pixels).
+        ValueError: wrong rank, size or channel count.
+    """
+    dtype = tf.as_dtype(getattr(x, "dtype", None) or tf.float32)
+    if not dtype.is_floating:
+        raise TypeError(
+            f"{name} has dtype {dtype.name}; the model expects floating-point pixels in [0, 1]. "
+            "Convert with mpkeras.data.to_float (uint8 / 255) or tf.cast(x, tf.float32) / 255."
+        )
+    shape = tuple(x.shape)
+    expected = (None, *input_shape)
+    if len(shape) != len(expected):
+        raise ValueError(
+            f"{name} has rank {len(shape)} (shape {shape}); expected a batch of images of shape "
+            f"(batch, {', '.join(map(str, input_shape))}). Add the batch axis (x[None]) or the "
+            "channel axis (x[..., None])."
+        )
+    for axis, label in ((-1, "channels"), (-3, "height"), (-2, "width")):
+        e, s = expected[axis], shape[axis]
+        if e is not None and s is not None and e != s:
+            raise ValueError(
+                f"{name} has {s} {label} (shape {shape}); the model was built for images of shape "
+                f"{tuple(input_shape)}. Resize or convert the images, or build the model with input_shape="
+                f"{(*shape[1:],)}."
+            )
+    return x

@@ -82,6 +82,12 @@ def check_shapes_and_gradients(name):
     assert _shapes(symbolic) == expected, f"{name}: symbolic outputs {_shapes(symbolic)} != {expected}"
     assert _dtypes(symbolic) == _dtypes(eager), f"{name}: symbolic dtypes {_dtypes(symbolic)} != eager {_dtypes(eager)}"
 
+    if not getattr(model, "trained_by_gradients", True):
+        # e.g. the perceptron: its own update rule in train_step; nothing for a tape to see.
+        assert not model.trainable_variables, (
+            f"{name}: trained_by_gradients=False, yet it has trainable variables an optimizer would touch."
+        )
+        return
     model.compile(optimizer="adam", **fx.compile_kwargs)
     with tf.GradientTape() as tape:
         y_pred = model(fx.x, training=True)

@@ -92,3 +92,7 @@ def _beta_vae():
         x=x,
         output_shapes=_vae_outputs(16, (8, 8, 1), 2),
     )
+
+
+# Family fixtures live in their own modules; importing them registers them.
+from mpkeras.testing import fixtures_perceptron, fixtures_segmentation, fixtures_vision  # noqa: E402,F401
