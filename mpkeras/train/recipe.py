@@ -33,6 +33,7 @@ class Data:
         train, val, test: batched ``tf.data.Dataset``s (``val`` may be None).
         card: JSON-safe description (dataset name, splits, preprocessing).
         extras: anything else the recipe's evaluate/figures need (e.g. a fixed test batch).
+        train_full: train + val, batched like ``train``, for ``--retrain-full`` (None: not offered).
     """
 
     train: object
@@ -40,6 +41,7 @@ class Data:
     test: object
     card: dict
     extras: dict = dataclasses.field(default_factory=dict)
+    train_full: object = None
 
 
 @dataclasses.dataclass
@@ -87,6 +89,8 @@ class Recipe:
         p.add_argument("--batch-size", type=int, default=self.batch_size, help="global batch size")
         p.add_argument("--learning-rate", type=float, default=self.learning_rate)
         p.add_argument("--patience", type=int, default=self.patience, help="early-stopping patience; 0 disables")
+        p.add_argument("--retrain-full", action="store_true",
+                       help="after early stopping on val, train a fresh model on train+val for the best epoch count")
         p.add_argument("--schedule", choices=("constant", "cosine"), default=self.schedule,
                        help="learning-rate schedule (cosine: decay to 0 over --epochs)")
         p.add_argument("--clip-norm", type=float, default=None, help="clip gradients to this global norm")
@@ -140,15 +144,19 @@ def _shard_by_data(ds):
     return ds.with_options(options)
 
 
-def make_optimizer(args, steps_per_epoch):
-    """Adam with the run's learning rate, schedule and global-norm gradient clipping (g <- T g / max(T, ||g||))."""
+def make_optimizer(args, steps_per_epoch, epochs=None):
+    """Adam with the run's learning rate, schedule and global-norm gradient clipping (g <- T g / max(T, ||g||)).
+
+    The cosine schedule decays to 0 over ``epochs`` (default ``args.epochs``) of ``steps_per_epoch``.
+    """
     import keras
 
     learning_rate = args.learning_rate
     if args.schedule == "cosine":
         if steps_per_epoch <= 0:
             raise ValueError("--schedule cosine needs a training dataset of known length (finite, not filtered).")
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=args.epochs * steps_per_epoch)
+        decay_steps = (epochs or args.epochs) * steps_per_epoch
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps)
     return keras.optimizers.Adam(learning_rate, global_clipnorm=args.clip_norm)
 
 
@@ -223,21 +231,28 @@ def run(recipe: Recipe, args) -> dict:
     if args.strategy == "multi_worker":
         train, val = _shard_by_data(train), _shard_by_data(val)
 
-    # Seed again: preparing data (a first TFDS build, say) may draw from the global RNGs
-    # that Keras derives unseeded initializer seeds from.
-    keras.utils.set_random_seed(args.seed)
-    with strategy.scope():
-        model = recipe.make_model(args, data)
-        # Build (resuming needs the weights) from zeros of the input spec: drawing a real
-        # batch would advance the stateful RNG of augmentation layers in the pipeline.
-        sample = tf.nest.map_structure(lambda s: tf.zeros([2, *s.shape[1:]], s.dtype), train.element_spec)
-        model(sample[0] if isinstance(sample, tuple) else sample)
-        optimizer = make_optimizer(args, steps_per_epoch=int(train.cardinality()))
-        extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
-        model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
-        if args.strategy == "multi_worker":
-            _patch_for_multi_worker(model, sample)
+    if args.retrain_full and (data.train_full is None or val is None):
+        raise ValueError(f"--retrain-full needs a validation split and a train+val dataset; the {recipe.model} "
+                         "recipe's data offers no train_full. Drop the flag.")
 
+    def build_and_compile(train_ds, epochs):
+        # Seed again: preparing data (a first TFDS build, say) may draw from the global RNGs
+        # that Keras derives unseeded initializer seeds from.
+        keras.utils.set_random_seed(args.seed)
+        with strategy.scope():
+            model = recipe.make_model(args, data)
+            # Build (resuming needs the weights) from zeros of the input spec: drawing a real
+            # batch would advance the stateful RNG of augmentation layers in the pipeline.
+            sample = tf.nest.map_structure(lambda s: tf.zeros([2, *s.shape[1:]], s.dtype), train_ds.element_spec)
+            model(sample[0] if isinstance(sample, tuple) else sample)
+            optimizer = make_optimizer(args, steps_per_epoch=int(train_ds.cardinality()), epochs=epochs)
+            extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
+            model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
+            if args.strategy == "multi_worker":
+                _patch_for_multi_worker(model, sample)
+        return model
+
+    model = build_and_compile(train, args.epochs)
     monitor = recipe.monitor if val is not None else recipe.monitor.removeprefix("val_")
     callbacks = [
         AtomicBackupAndRestore(os.path.join(run_dir, "backup")),
@@ -252,6 +267,25 @@ def run(recipe: Recipe, args) -> dict:
     history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose,
                         shuffle=False)  # the tf.data pipeline shuffles
     history = {k: [float(np.ravel(v)[0]) for v in vs] for k, vs in history.history.items()}
+
+    retrain_epochs = None
+    if args.retrain_full:
+        # Early stopping on val found how long to train; now use val as training data too.
+        curve = history[monitor]
+        best = int(np.argmax(curve) if "acc" in monitor else np.argmin(curve))
+        retrain_epochs = best + 1
+        train_full = _check_finite(data.train_full, "train+val")
+        if args.smoke:
+            train_full = train_full.take(3)
+        if args.strategy == "multi_worker":
+            train_full = _shard_by_data(train_full)
+        print(f"retraining on train+val for {retrain_epochs} epochs (best {monitor} at epoch {retrain_epochs})")
+        model = build_and_compile(train_full, retrain_epochs)
+        model.fit(train_full, epochs=retrain_epochs, verbose=args.verbose, shuffle=False, callbacks=[
+            keras.callbacks.TensorBoard(os.path.join(run_dir, "logs", "retrain_full"), profile_batch=0),
+            keras.callbacks.CSVLogger(os.path.join(run_dir, "history_retrain_full.csv")),
+            RaiseOnNonFinite(),
+        ])
 
     metrics = recipe.evaluate(model, data, args)
     metrics = {k: (v if isinstance(v, (str, int)) else float(v)) for k, v in metrics.items()}
@@ -275,6 +309,7 @@ def run(recipe: Recipe, args) -> dict:
         "data": data.card,
         "test": metrics,
         "epochs_trained": len(next(iter(history.values()), [])),
+        "retrain_full_epochs": retrain_epochs,
         "replicas": strategy.num_replicas_in_sync,
         "history": history,
         "figures": paths,
