@@ -1,6 +1,7 @@
-"""Training throughput (samples/s) of mlp and vae, with XLA off and on.
+"""Training throughput (samples/s, i.e. images/s) with XLA off and on.
 
-    python benchmarks/train_throughput.py [--steps 200] [--batch-size 128] [--out FILE.json]
+    python benchmarks/train_throughput.py [--models mlp,vae,lenet,resnet18,unet] [--steps 200]
+        [--batch-size 128] [--out FILE.json]
 
 Each configuration compiles, warms up for one epoch of ``--warmup`` steps, then
 times ``--repeats`` epochs of ``--steps`` steps of ``model.fit`` on a cached,
@@ -21,9 +22,14 @@ import tensorflow as tf
 
 from mpkeras.registry import get_model
 
+# The recipes' default architectures. target: "class" (one label per image), "mask" (one per pixel) or None.
 CONFIGS = {
-    "mlp": dict(kwargs=dict(input_shape=(28, 28, 1), hidden_units=(1024, 1024), dropout=0.3), supervised=True),
-    "vae": dict(kwargs=dict(input_shape=(28, 28, 1), latent_dim=16, hidden_units=(512, 256)), supervised=False),
+    "mlp": dict(kwargs=dict(input_shape=(28, 28, 1), hidden_units=(1024, 1024), dropout=0.3), target="class"),
+    "vae": dict(kwargs=dict(input_shape=(28, 28, 1), latent_dim=16, hidden_units=(512, 256)), target=None),
+    "lenet": dict(kwargs=dict(input_shape=(28, 28, 1), activation="relu", pooling="max", dropout=0.1,
+                              batch_norm=True), target="class"),
+    "resnet18": dict(kwargs=dict(input_shape=(28, 28, 1), width=16, stem="small"), target="class"),
+    "unet": dict(kwargs=dict(input_shape=(64, 64, 1), num_classes=11), target="mask"),
 }
 
 
@@ -43,9 +49,10 @@ def measure(name, jit, steps, warmup, repeats, batch_size):
     keras.utils.set_random_seed(0)
     cfg = CONFIGS[name]
     rng = np.random.default_rng(0)
-    x = (rng.uniform(size=(batch_size, 28, 28, 1)) < 0.3).astype(np.float32)
-    y = rng.integers(0, 10, size=batch_size)
-    ds = tf.data.Dataset.from_tensors((x, y) if cfg["supervised"] else x).cache().repeat()
+    shape = cfg["kwargs"]["input_shape"]
+    x = (rng.uniform(size=(batch_size, *shape)) < 0.3).astype(np.float32)
+    y = rng.integers(0, 10, size=(batch_size, *shape[:2]) if cfg["target"] == "mask" else batch_size)
+    ds = tf.data.Dataset.from_tensors((x, y) if cfg["target"] else x).cache().repeat()
     model = get_model(name)(**cfg["kwargs"])
     model.compile(optimizer="adam", jit_compile=jit)
     timer = _Timer()
@@ -57,7 +64,7 @@ def measure(name, jit, steps, warmup, repeats, batch_size):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", default="mlp,vae")
+    p.add_argument("--models", default=",".join(CONFIGS))
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3)
