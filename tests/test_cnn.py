@@ -174,6 +174,11 @@ def test_bad_images_get_a_clear_error(bad, error, match):
         model.predict_outputs(bad)
 
 
+def test_images_too_small_for_the_architecture_get_a_clear_error():
+    with pytest.raises(ValueError, match="cannot take 8x8 images"):
+        LeNet(input_shape=(8, 8, 1)).build((None, 8, 8, 1))
+
+
 def test_unknown_architecture_options_are_rejected():
     with pytest.raises(ValueError, match="VGG depth"):
         VGG(depth=12)

@@ -123,8 +123,20 @@ class ImageClassifier(keras.Model):
 
     def build(self, input_shape):
         # One symbolic pass creates every sub-layer's weights (before fit, and before a .keras load).
-        self.call(keras.KerasTensor((None, *self.input_shape)), training=False)
+        self._symbolic_pass(training=False)
         super().build(input_shape)
+
+    def _symbolic_pass(self, training):
+        try:
+            self.call(keras.KerasTensor((None, *self.input_shape)), training=training)
+        except ValueError as e:
+            if "Negative dimension" not in str(e) and "negative" not in str(e).lower():
+                raise
+            raise ValueError(
+                f"{type(self).__name__} cannot take {self.input_shape[0]}x{self.input_shape[1]} images: its "
+                "convolutions and pooling shrink them below one pixel. Use larger images (resize them), "
+                "or a configuration for small inputs (e.g. stem='small' where the model has one)."
+            ) from None
 
     def regularizer(self):
         """The kernel regularizer of every conv and dense layer (None without weight decay)."""

@@ -88,8 +88,8 @@ class GoogLeNet(ImageClassifier):
     (stages see 14, 7, 4 pixels). ``width`` scales every channel count of Table 1.
 
     Parameter counts (``model.count_params()``, aux heads included):
-    13,385,816 for 224x224x3, 1000 classes, width 1 (the main network alone: 6,998,552);
-    the recipe's model (28x28x1, width 0.25, batch norm) has 1,224,222.
+    13,378,280 for 224x224x3, 1000 classes, width 1 (the main network alone: 6,998,552);
+    the recipe's model (28x28x1, width 0.25, batch norm) has 1,454,990.
 
     Args:
         stem: ``imagenet`` or ``small``.
@@ -152,7 +152,7 @@ class GoogLeNet(ImageClassifier):
     def build(self, input_shape):
         # One symbolic pass in training mode, so the training-only auxiliary heads get their weights
         # now (at build, and before a .keras load) rather than inside the first traced train step.
-        self.call(keras.KerasTensor((None, *self.input_shape)), training=True)
+        self._symbolic_pass(training=True)
         self._aux_logits = ()
         keras.Model.build(self, input_shape)
 

@@ -19,8 +19,9 @@ class LeNet(ImageClassifier):
     convolution over the 5x5 S4 maps, then flattened, as in the paper.
 
     Parameter counts (``model.count_params()``, 10 classes, default widths):
-    61,706 for 28x28x1 (or 32x32x1 with ``c1_padding="valid"``);
-    25,278,390 for 224x224x3, where C5 leaves a 50x50x120 map for F6.
+    61,706 for 28x28x1 (or 32x32x1 with ``c1_padding="valid"``), 61,794 with
+    the recipe's batch norm;
+    25,251,926 for 224x224x3, where C5 leaves a 50x50x120 map for F6.
 
     Args:
         filters: channels of C1 and C3 (paper: 6, 16).

@@ -48,8 +48,8 @@ class ResNet(ImageClassifier):
 
     Parameter counts, 224x224x3 and 1000 classes, width 64 (trainable / ``count_params()``
     with batch-norm moving statistics): ResNet-18 11,689,512 / 11,699,112; ResNet-34
-    21,797,672 / 21,814,696. The recipes' models (28x28x1, width 16): ResNet-18 701,466,
-    ResNet-34 1,338,650 (``count_params()``).
+    21,797,672 / 21,814,696. The recipes' models (28x28x1, width 16): ResNet-18 703,578,
+    ResNet-34 1,338,586 (``count_params()``).
 
     Args:
         stage_blocks: number of basic blocks in each of the four stages.

@@ -24,7 +24,7 @@ class VGG(ImageClassifier):
 
     Parameter counts (``model.count_params()``):
     VGG-16 at 224x224x3, 1000 classes, width 1, fc_units 4096: 138,357,544;
-    VGG-19: 143,667,240; the recipe's VGG-11 (28x28x1, width 0.25, fc_units 256, batch norm): 2,359,014.
+    VGG-19: 143,667,240; the recipe's VGG-11 (28x28x1, width 0.25, fc_units 256, batch norm): 680,282.
 
     Args:
         depth: 11, 13, 16 or 19.
