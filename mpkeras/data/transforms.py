@@ -9,6 +9,9 @@ which XLA and non-XLA paths agree on), keyed by a seed:
   over the dataset draws new noise, yet the sequence of epochs repeats from run
   to run (given the same TF global seed, which is unset by default).
 
+The one exception is :func:`augment_segmentation`, which runs Keras preprocessing
+layers (seeded, stateful ``SeedGenerator``s) so that image and mask move together.
+
 Example:
     >>> from mpkeras import data
     >>> train = data.load("mnist5k", "train").map(lambda x, y: (data.to_float(x), y))
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -182,3 +186,110 @@ def _map_images(ds: tf.data.Dataset, fn: Callable, keys: tf.data.Dataset) -> tf.
         return fn(example, key)
 
     return tf.data.Dataset.zip((ds, keys)).map(on_example, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def check_labels(ds: tf.data.Dataset, num_classes: int, dataset: str = "dataset") -> tf.data.Dataset:
+    """Makes iterating ``ds`` fail on the first label outside ``[0, num_classes)``.
+
+    Out-of-range labels fail loudly in some places and not in others: the
+    sparse cross-entropy raises on CPU but gives NaN on GPU, and
+    ``keras.metrics.MeanIoU`` silently drops them from its confusion matrix. So
+    the data layer rejects them before any of that.
+
+    Args:
+        ds: dataset of ``(image, labels)`` pairs; ``labels`` of any shape (a class
+            id, or a per-pixel mask), integer dtype.
+        num_classes: K; valid labels are 0..K-1.
+        dataset: the dataset's name, for the error message.
+
+    Returns:
+        The same dataset, with the check attached. Iterating it raises
+        ``tf.errors.InvalidArgumentError`` naming the dataset, the bad value and
+        the valid range.
+
+    Example:
+        >>> train = check_labels(train, num_classes=11, dataset="mnist_seg")
+    """
+    if not ds.element_spec[1].dtype.is_integer:
+        raise TypeError(f"check_labels expects integer labels, got {ds.element_spec[1].dtype.name}.")
+
+    def check(image, labels):
+        low, high = tf.reduce_min(labels), tf.reduce_max(labels)
+        bad = tf.where(low < 0, low, high)
+        ok = tf.logical_and(low >= 0, high < num_classes)
+        assertion = tf.debugging.Assert(
+            ok,
+            [f"Dataset {dataset} has label", bad, f"outside the valid range [0, {num_classes}) "
+             f"(num_classes={num_classes}). Fix the labels (e.g. map them to 0..{num_classes - 1}) "
+             "or build the model with more classes."],
+        )
+        with tf.control_dependencies([assertion]):
+            return image, tf.identity(labels)
+
+    return ds.map(check, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def augment_segmentation(
+    ds: tf.data.Dataset,
+    *,
+    flip: bool = False,
+    shift: float = 0.0,
+    rotation: float = 0.0,
+    zoom: float = 0.0,
+    interpolation: str = "bilinear",
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Random geometric augmentation that moves images and masks together.
+
+    Keras 3 image preprocessing layers take a dict ``{"images", "segmentation_masks"}``:
+    they draw one transformation per example and apply it to both, resampling the
+    mask with nearest neighbour so it stays a map of class ids. The layers keep a
+    seeded ``SeedGenerator`` whose state advances on every call, so each epoch
+    draws new transformations, yet runs with the same seed repeat exactly (the
+    map runs sequentially for that reason; it is one call per batch).
+
+    Points from outside the image are filled with ``fill_mode="nearest"`` (the
+    edge pixel) in image and mask alike. The default constant fill would write
+    0 into the mask, a real class (digit 0 in ``mnist_seg``).
+
+    Args:
+        ds: *batched* dataset of ``(images float [B, H, W, C], masks int [B, H, W])``.
+        flip: random horizontal flips (``keras.layers.RandomFlip``).
+        shift: random translation up to this fraction of height and width
+            (``keras.layers.RandomTranslation``); 0 disables it.
+        rotation: random rotation up to this fraction of 2 pi
+            (``keras.layers.RandomRotation``); 0 disables it.
+        zoom: random zoom up to this fraction (``keras.layers.RandomZoom``); 0 disables it.
+        interpolation: image resampling, ``"bilinear"`` or ``"nearest"`` (masks
+            always use nearest).
+        seed: integer seed of the layers.
+
+    Returns:
+        The dataset with augmented images (float32) and masks (their dtype).
+
+    Example:
+        >>> train = augment_segmentation(train.batch(32), flip=True, shift=0.1, seed=0)
+    """
+    layers = []
+    if flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
+    if shift:
+        layers.append(keras.layers.RandomTranslation(shift, shift, fill_mode="nearest",
+                                                     interpolation=interpolation, seed=seed + 1))
+    if rotation:
+        layers.append(keras.layers.RandomRotation(rotation, fill_mode="nearest", interpolation=interpolation,
+                                                  seed=seed + 2))
+    if zoom:
+        layers.append(keras.layers.RandomZoom(zoom, fill_mode="nearest", interpolation=interpolation,
+                                              seed=seed + 3))
+    if not layers:
+        return ds
+
+    def apply(images, masks):
+        data = {"images": images, "segmentation_masks": masks[..., None]}  # (B, H, W, C), (B, H, W, 1)
+        for layer in layers:
+            data = layer(data, training=True)
+        # The layers hand back float32 masks; nearest resampling kept them integral.
+        return data["images"], tf.cast(tf.round(data["segmentation_masks"][..., 0]), masks.dtype)
+
+    return ds.map(apply)

@@ -1,5 +1,15 @@
 """Building blocks shared by several mpkeras models."""
 
 from mpkeras.layers.activations import ACTIVATIONS, RandomizedLeakyReLU, get_activation
+from mpkeras.layers.upsampling import UPSAMPLING_KINDS, BedOfNails, MaxPoolWithArgmax, MaxUnpool, upsampling_layer
 
-__all__ = ["ACTIVATIONS", "RandomizedLeakyReLU", "get_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "UPSAMPLING_KINDS",
+    "BedOfNails",
+    "MaxPoolWithArgmax",
+    "MaxUnpool",
+    "RandomizedLeakyReLU",
+    "get_activation",
+    "upsampling_layer",
+]

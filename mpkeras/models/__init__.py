@@ -1,6 +1,12 @@
 """Model families. Importing this package registers every model."""
 
+from mpkeras.models.cnn import VGG, AlexNet, GoogLeNet, ImageClassifier, LeNet, ResNet, ResNet18, ResNet34, resnet
 from mpkeras.models.mlp import MLP
+from mpkeras.models.perceptron import Perceptron
+from mpkeras.models.segmentation import FCN, Segmenter, UNet
 from mpkeras.models.vae import VAE, BetaVAE, MixturePrior
 
-__all__ = ["MLP", "VAE", "BetaVAE", "MixturePrior"]
+__all__ = [
+    "AlexNet", "BetaVAE", "FCN", "GoogLeNet", "ImageClassifier", "LeNet", "MLP", "MixturePrior", "Perceptron", "ResNet",
+    "ResNet18", "ResNet34", "Segmenter", "UNet", "VAE", "VGG", "resnet",
+]

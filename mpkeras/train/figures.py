@@ -105,3 +105,93 @@ def latent_map(model, images, labels, path, grid=15, span=3.0):
     ax2.imshow(canvas, cmap="gray", extent=[-span, span, -span, span])
     ax2.set_title("decoded z on a grid", fontsize=9)
     return save(fig, path)
+
+
+# --- Segmentation -----------------------------------------------------------
+def class_colors(num_classes, background=None):
+    """RGB colours (K, 3) for class maps: tab10 / tab20 hues, black for the ``background`` class."""
+    cmap = plt.get_cmap("tab10" if num_classes <= 11 else "tab20")
+    colors = np.array([cmap(i % cmap.N)[:3] for i in range(num_classes)])
+    if background is not None:
+        others = [k for k in range(num_classes) if k != background]
+        colors[others] = [cmap(i % cmap.N)[:3] for i in range(len(others))]
+        colors[background] = 0.0
+    return colors
+
+
+def segmentation_panels(images, truth, prediction, path, class_names, background=None, title=None):
+    """One column per example; rows: input, true class map, predicted class map, wrong pixels (white).
+
+    Args:
+        images: (N, H, W, C) in [0, 1] (C = 1 or 3).
+        truth, prediction: (N, H, W) integer class maps.
+        path: PNG path.
+        class_names: names of the K classes, for the legend.
+        background: index of the background class (drawn black), or None.
+        title: figure title.
+    """
+    from matplotlib.patches import Patch  # noqa: PLC0415
+
+    images, truth, prediction = np.asarray(images), np.asarray(truth), np.asarray(prediction)
+    if images.shape[-1] == 1:
+        images = images[..., 0]
+    colors = class_colors(len(class_names), background)
+    n = len(images)
+    rows = ("input", "truth", "prediction", "errors")
+    fig, axes = plt.subplots(len(rows), n, figsize=(n * 1.1, len(rows) * 1.1 + 0.8), squeeze=False)
+    for i in range(n):
+        wrong = truth[i] != prediction[i]
+        panels = (images[i], colors[truth[i]], colors[prediction[i]], wrong.astype(np.float32))
+        for r, panel in enumerate(panels):
+            ax = axes[r, i]
+            ax.imshow(panel, cmap="gray" if panel.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[3, i].set_xlabel(f"{100 * (1 - wrong.mean()):.1f}% right", fontsize=7)
+    for r, label in enumerate(rows):
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    handles = [Patch(color=colors[k], label=name) for k, name in enumerate(class_names)]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 11), fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(bottom=0.13, top=0.9, wspace=0.05, hspace=0.08)
+    return save(fig, path)
+
+
+# --- 2-D classifiers --------------------------------------------------------
+def decision_regions(panels, points, labels, path, title=None, resolution=200, margin=0.5):
+    """Side-by-side decision regions of 2-D classifiers, with the labelled points on top.
+
+    Args:
+        panels: list of ``(title, predict)``; ``predict`` maps a float32 (N, 2)
+            array to (N,) integer class ids (e.g. ``lambda g: model.predict_outputs(g)["class_id"]``).
+        points: (M, 2) data points; the plotted square spans them plus ``margin``.
+        labels: (M,) their integer classes.
+        path: PNG path.
+        title: figure title.
+        resolution: grid points per axis.
+        margin: extra space around the points.
+    """
+    points, labels = np.asarray(points, np.float32), np.asarray(labels).astype(int)
+    lo, hi = points.min(0) - margin, points.max(0) + margin
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.stack([gx.ravel(), gy.ravel()], -1).astype(np.float32)  # (resolution^2, 2)
+    num_classes = int(max(labels.max(), 1)) + 1
+    levels = np.arange(num_classes + 1) - 0.5
+    cmap = plt.get_cmap("coolwarm", num_classes)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.4), squeeze=False)
+    for ax, (panel_title, predict) in zip(axes[0], panels):
+        regions = np.asarray(predict(grid)).reshape(gx.shape)
+        ax.contourf(gx, gy, regions, levels=levels, cmap=cmap, alpha=0.35)
+        ax.contour(gx, gy, regions, levels=levels[1:-1], colors="k", linewidths=0.8)
+        ax.scatter(points[:, 0], points[:, 1], c=labels, cmap=cmap, vmin=-0.5, vmax=num_classes - 0.5, s=90,
+                   edgecolors="k", linewidths=1.0, zorder=3)
+        ax.set_title(panel_title, fontsize=9)
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_aspect("equal")
+        ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save(fig, path)
