@@ -6,80 +6,11 @@ so the two runs compare skip connections and nothing else.
     python recipes/fcn.py [--upsampling max_unpool] [--filters 8,16,32,64] [--smoke] [--out DIR]
 """
 
-import argparse
-
-import numpy as np
-
-from mpkeras.data import pipelines
-from mpkeras.layers import UPSAMPLING_KINDS
-from mpkeras.metrics import mean_iou_metric, segmentation_scores
 from mpkeras.models import FCN
-from mpkeras.train import Recipe, int_tuple
-from mpkeras.train import figures as figs
+from mpkeras.train.segmentation import segmenter_recipe
 
-
-def add_arguments(p):
-    p.add_argument("--filters", type=int_tuple, default=(8, 16, 32, 64), help="conv widths per level")
-    p.add_argument("--convs-per-block", type=int, default=2)
-    p.add_argument("--upsampling", choices=UPSAMPLING_KINDS, default="transposed")
-    p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--dropout", type=float, default=0.0, help="on the bottleneck features")
-    pipelines.add_segmentation_arguments(p)
-
-
-def make_model(args, data):
-    standardizer = data.extras["standardizer"]
-    return FCN(
-        input_shape=data.extras["test_images"].shape[1:],
-        num_classes=len(data.extras["class_names"]),
-        filters=args.filters,
-        convs_per_block=args.convs_per_block,
-        upsampling=args.upsampling,
-        batch_norm=args.batch_norm,
-        dropout=args.dropout,
-        input_mean=standardizer.mean.tolist(),  # per channel, train split only
-        input_std=standardizer.std.tolist(),
-        seed=args.seed,
-    )
-
-
-def compile_kwargs(args):
-    num_classes = len(pipelines.segmentation_classes(args.dataset))
-    return {"metrics": ["accuracy", mean_iou_metric(num_classes)]}
-
-
-def evaluate(model, data, args):
-    names = data.extras["class_names"]
-    scores = segmentation_scores(model, data.test, len(names))
-    per_class = {f"test_iou_{name}": iou for name, iou in zip(names, scores["per_class_iou"])}
-    return {"test_mean_iou": scores["mean_iou"], "test_pixel_accuracy": scores["pixel_accuracy"], **per_class}
-
-
-def figures(model, data, args, fig_dir):
-    images, masks = data.extras["test_images"][:10], data.extras["test_masks"][:10]
-    predicted = np.asarray(model.predict_outputs(images)["class_map"])
-    names = data.extras["class_names"]
-    path = figs.segmentation_panels(images, masks, predicted, f"{fig_dir}/predictions.png", names,
-                                    background=names.index("background"),
-                                    title=f"FCN ({args.upsampling} upsampling, no skips) on test canvases")
-    return {"predictions": path}
-
-
-RECIPE = Recipe(
-    model="fcn",
-    make_data=pipelines.segmentation_data,
-    make_model=make_model,
-    evaluate=evaluate,
-    figures=figures,
-    add_arguments=add_arguments,
-    compile_kwargs=compile_kwargs,
-    epochs=8,
-    batch_size=16,
-    learning_rate=3e-3,
-    patience=0,
-    schedule="cosine",
-    jit=False,
-)
+RECIPE = segmenter_recipe(
+    "fcn", FCN, title=lambda args: f"FCN ({args.upsampling} upsampling, no skips) on test canvases")
 
 if __name__ == "__main__":
     RECIPE.main()

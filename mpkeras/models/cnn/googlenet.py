@@ -89,7 +89,7 @@ class GoogLeNet(ImageClassifier):
 
     Parameter counts (``model.count_params()``, aux heads included):
     13,378,280 for 224x224x3, 1000 classes, width 1 (the main network alone: 6,998,552);
-    the recipe's model (28x28x1, width 0.25, batch norm) has 1,454,990.
+    the recipe's model (28x28x1, width 0.25, batch norm) has 996,238.
 
     Args:
         stem: ``imagenet`` or ``small``.
