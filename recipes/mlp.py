@@ -24,7 +24,7 @@ def add_arguments(p):
 
 def make_data(args):
     train, val, test, test_images, test_labels = pipelines.classification(args)
-    standardizer = Standardizer.fit(train.unbatch())  # train statistics only; the model applies them
+    standardizer = Standardizer.fit(pipelines.train_split(args))  # train statistics only; the model applies them
     card = pipelines.card(args, preprocessing="pixels in [0, 1], standardized inside the model with train statistics")
     extras = {"test_images": test_images, "test_labels": test_labels, "standardizer": standardizer}
     return Data(train, val, test, card, extras=extras)

@@ -229,3 +229,33 @@ def test_zoo_recipe_smoke_exports_classifier_outputs(tmp_path):
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         fn(images=tf.zeros((3, 28, 28, 3)))
     assert os.path.exists(os.path.join(tmp_path, "runs", "lenet", "figures", "predictions.png"))
+
+
+@pytest.fixture(scope="module")
+def zoo_data(tmp_path_factory):
+    recipe = cli.load_recipe("lenet")
+    args = recipe.parser().parse_args(["--data-dir", str(tmp_path_factory.mktemp("tfds"))])
+    return args, recipe.make_data(args)
+
+
+def test_zoo_standardization_uses_train_split_statistics_only(zoo_data):
+    from mpkeras.data import load, to_float
+    from mpkeras.data.pipelines import TRAIN
+
+    args, data = zoo_data
+    pixels = np.stack([to_float(x).numpy() for x, _ in load("mnist5k", TRAIN, data_dir=args.data_dir)])
+    np.testing.assert_allclose(data.extras["standardizer"].mean, [pixels.mean()], rtol=1e-5)
+    np.testing.assert_allclose(data.extras["standardizer"].std, [pixels.std()], rtol=1e-4)
+    assert len(pixels) == 3600  # train[:90%]: neither val nor test contributes
+
+
+@pytest.mark.parametrize("name", ["lenet", "alexnet", "vgg", "googlenet", "resnet18", "resnet34"])
+def test_zoo_recipe_defaults_build_a_regularized_classifier(name, zoo_data):
+    _, data = zoo_data
+    recipe = cli.load_recipe(name)
+    args = recipe.parser().parse_args([])
+    model = recipe.make_model(args, data)
+    assert model(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 10)
+    # The recipe's model carries the toolkit: train statistics, augmentation and weight decay.
+    assert model.input_mean == tuple(data.extras["standardizer"].mean.tolist())
+    assert model.augment_shift > 0 and model.augment_rotation > 0 and model.weight_decay > 0

@@ -47,6 +47,12 @@ def classification(args):
     return train, val, test, test_images, test_labels
 
 
+def train_split(args):
+    """The unbatched, unshuffled ``(image in [0, 1], label)`` pairs of the train split (without val):
+    the data to fit statistics on (e.g. a ``Standardizer``), every example exactly once."""
+    return _float_pairs(args, TRAIN)
+
+
 def train_and_val(args):
     """The whole train split (train + val), shuffled and batched like ``train``: for retraining
     the found number of epochs once early stopping has picked it on val."""

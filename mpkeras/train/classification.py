@@ -31,7 +31,7 @@ def make_data(args):
     from mpkeras.data import Standardizer, info, pipelines
 
     train, val, test, test_images, test_labels = pipelines.classification(args)
-    standardizer = Standardizer.fit(train.unbatch())  # per channel, train split only
+    standardizer = Standardizer.fit(pipelines.train_split(args))  # per channel, train split only
     num_classes = info(args.dataset, data_dir=args.data_dir).features["label"].num_classes
     card = pipelines.card(
         args, preprocessing="pixels in [0, 1], standardized per channel inside the model with train-split statistics",
