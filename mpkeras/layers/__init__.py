@@ -1,12 +1,15 @@
 """Building blocks shared by several mpkeras models."""
 
 from mpkeras.layers.activations import ACTIVATIONS, RandomizedLeakyReLU, get_activation
+from mpkeras.layers.recurrent import ElmanCell, LSTMCell
 from mpkeras.layers.upsampling import UPSAMPLING_KINDS, BedOfNails, MaxPoolWithArgmax, MaxUnpool, upsampling_layer
 
 __all__ = [
     "ACTIVATIONS",
     "UPSAMPLING_KINDS",
     "BedOfNails",
+    "ElmanCell",
+    "LSTMCell",
     "MaxPoolWithArgmax",
     "MaxUnpool",
     "RandomizedLeakyReLU",

@@ -55,3 +55,13 @@ def _resnet18():
 @fixture("resnet34")
 def _resnet34():
     return _classifier(dict(stem="small", width=4), shape=(16, 16, 3), learning_rate=5e-3, learn_steps=60)
+
+
+@fixture("rnn_classifier")
+def _rnn_classifier():
+    return _classifier(dict(units=8, num_layers=2, dropout=0.1), shape=(8, 8, 1), learning_rate=3e-2)
+
+
+@fixture("lstm_classifier")
+def _lstm_classifier():
+    return _classifier(dict(units=8), shape=(8, 8, 1), learning_rate=3e-2)

@@ -57,7 +57,7 @@ class Recipe:
         figures: ``(model, data, args, fig_dir) -> dict`` of name -> PNG path.
         add_arguments: adds recipe-specific flags to the parser.
         compile_kwargs: ``(args) -> dict`` of extra ``compile`` arguments (loss, metrics).
-        epochs, batch_size, learning_rate, patience, monitor, jit, schedule: defaults of the shared flags.
+        epochs, batch_size, learning_rate, patience, monitor, jit, schedule, clip_norm: defaults of the shared flags.
     """
 
     model: str
@@ -74,6 +74,7 @@ class Recipe:
     monitor: str = "val_loss"
     jit: bool = False
     schedule: str = "constant"
+    clip_norm: float | None = None
 
     def parser(self):
         from mpkeras.registry import get_entry
@@ -93,7 +94,8 @@ class Recipe:
                        help="after early stopping on val, train a fresh model on train+val for the best epoch count")
         p.add_argument("--schedule", choices=("constant", "cosine"), default=self.schedule,
                        help="learning-rate schedule (cosine: decay to 0 over --epochs)")
-        p.add_argument("--clip-norm", type=float, default=None, help="clip gradients to this global norm")
+        p.add_argument("--clip-norm", type=float, default=self.clip_norm,
+                       help="clip gradients to this global norm, g <- T g / max(T, ||g||) (default: %(default)s)")
         p.add_argument("--strategy", choices=STRATEGIES, default="default")
         p.add_argument("--cpu-devices", type=int, default=None, help="split the CPU into N logical devices")
         p.add_argument("--jit", action=argparse.BooleanOptionalAction, default=self.jit, help="XLA-compile steps")
