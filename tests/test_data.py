@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from mpkeras import data
 
-SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360), "mnist_seg": (4000, 1000)}
+SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360), "mnist_seg": (4000, 1000), "moving_mnist5k": (2000, 500)}
 SHAPES = {"mnist5k": (28, 28, 1), "digits8x8": (8, 8, 1)}  # the classification sets; mnist_seg: test_data_segmentation.py
 
 

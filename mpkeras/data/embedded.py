@@ -10,7 +10,9 @@ in 0..255 with a trailing channel axis and ``label`` as ``ClassLabel(num_classes
 and split with a fixed, class-stratified ``train_test_split(random_state=0)``.
 Example keys are row indices in the source data, so they are stable across builds.
 ``mnist_seg`` composes multi-digit segmentation canvases from the mnist5k splits
-with a seeded generator (see :class:`MnistSeg`).
+with a seeded generator (see :class:`MnistSeg`); ``moving_mnist5k`` makes
+20-frame sequences of 1-2 mnist5k digits bouncing in a 64x64 frame (see
+:class:`MovingMnist5k`).
 
 Example:
     >>> import tensorflow_datasets as tfds
@@ -256,3 +258,108 @@ class MnistSeg(_EmbeddedBuilder):
         for n in range(len(images)):
             yield n, {"image": images[n][..., None], "segmentation_mask": masks[n][..., None],
                       "digit_counts": counts[n]}
+
+
+class MovingMnist5k(_EmbeddedBuilder):
+    """Moving MNIST from mnist5k digits: 20-frame sequences of 64x64x1 uint8 (0..255).
+
+    Generator (after Srivastava et al., 2015): each sequence draws ``k ~ U{1, 2}``
+    distinct digits. Each 28x28 digit starts at a uniform real position (top-left
+    corner in [0, 36]^2, so it lies wholly inside the 64x64 frame) and moves with
+    constant velocity: a uniform direction in [0, 2 pi) and a uniform speed in
+    [2, 4] pixels per frame. When a digit would leave the frame it bounces: the
+    position is reflected at the wall (x -> -x at 0, x -> 72 - x at 36) and that
+    velocity component changes sign. Frame t pastes each digit at its position
+    rounded to whole pixels; overlapping digits combine with the pixelwise max.
+    Train sequences use only mnist5k train digits and test sequences only mnist5k
+    test digits (the same stratified split, seed 0). The draws come from
+    ``numpy.random.default_rng(seed)`` with seed 0 for train and 1 for test, so
+    every build is identical. Split: 2,000 train / 500 test sequences.
+
+    Features: ``frames`` (20, 64, 64, 1) uint8, stored zlib-compressed;
+    ``labels`` (2,) int64: the digits' classes, -1 where a sequence has one
+    digit; ``digit_rows`` (2,) int64: the digits' row indices in the mnist5k
+    source data (-1 where absent), which show which digits a sequence uses.
+    ``supervised_keys`` are ``(frames, labels)``.
+    """
+
+    name = "moving_mnist5k"
+    NUM_FRAMES, SIDE, DIGIT, MAX_DIGITS = 20, 64, 28, 2
+    SPEED = (2.0, 4.0)
+    SIZES = {"train": 2000, "test": 500}
+    SEEDS = {"train": 0, "test": 1}
+    HOMEPAGE = "https://www.cs.toronto.edu/~nitish/unsupervised_video/"
+    CITATION = _MNIST_CITATION + """
+@inproceedings{srivastava2015unsupervised,
+  title={Unsupervised Learning of Video Representations using LSTMs},
+  author={Srivastava, Nitish and Mansimov, Elman and Salakhutdinov, Ruslan},
+  booktitle={ICML}, year={2015}
+}"""
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        shape = (self.NUM_FRAMES, self.SIDE, self.SIDE, 1)
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=self.__doc__,
+            features=tfds.features.FeaturesDict(
+                {
+                    "frames": tfds.features.Tensor(shape=shape, dtype=np.uint8,
+                                                   encoding=tfds.features.Encoding.ZLIB),
+                    "labels": tfds.features.Tensor(shape=(self.MAX_DIGITS,), dtype=np.int64),
+                    "digit_rows": tfds.features.Tensor(shape=(self.MAX_DIGITS,), dtype=np.int64),
+                }
+            ),
+            supervised_keys=("frames", "labels"),
+            homepage=self.HOMEPAGE,
+            citation=self.CITATION,
+        )
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        digits, labels = Mnist5k._arrays()
+        rows = _stratified_split(labels, Mnist5k.TEST_SIZE)
+        return {split: self._generate_examples(digits, labels, rows[split], split) for split in ("train", "test")}
+
+    @classmethod
+    def trajectories(cls, rng, num_digits):
+        """Top-left corners (num_digits, NUM_FRAMES, 2) int of digits bouncing in the frame."""
+        limit = float(cls.SIDE - cls.DIGIT)  # 36: the largest top-left coordinate
+        position = rng.uniform(0.0, limit, size=(num_digits, 2))
+        angle = rng.uniform(0.0, 2.0 * np.pi, size=num_digits)
+        speed = rng.uniform(*cls.SPEED, size=num_digits)
+        velocity = speed[:, None] * np.stack([np.sin(angle), np.cos(angle)], axis=1)  # (k, 2) rows, cols
+        corners = np.zeros((num_digits, cls.NUM_FRAMES, 2), np.int64)
+        for t in range(cls.NUM_FRAMES):
+            corners[:, t] = np.round(position).astype(np.int64)
+            position = position + velocity
+            low, high = position < 0.0, position > limit
+            position = np.where(low, -position, np.where(high, 2.0 * limit - position, position))
+            velocity = np.where(low | high, -velocity, velocity)
+        return corners
+
+    @classmethod
+    def compose(cls, digits, rows, num_sequences, seed):
+        """Composes sequences from the digits ``digits[rows]`` ((N, 28, 28) uint8 indexed by ``rows``).
+
+        Returns:
+            frames (num_sequences, 20, 64, 64) uint8 and the chosen source rows
+            (num_sequences, 2) int64, -1 where a sequence has one digit.
+        """
+        rng = np.random.default_rng(seed)
+        frames = np.zeros((num_sequences, cls.NUM_FRAMES, cls.SIDE, cls.SIDE), np.uint8)
+        chosen = np.full((num_sequences, cls.MAX_DIGITS), -1, np.int64)
+        for n in range(num_sequences):
+            k = rng.integers(1, cls.MAX_DIGITS + 1)
+            picks = rows[rng.choice(len(rows), size=k, replace=False)]
+            chosen[n, :k] = picks
+            for digit, corner in zip(picks, cls.trajectories(rng, k)):
+                for t, (top, left) in enumerate(corner):
+                    window = frames[n, t, top:top + cls.DIGIT, left:left + cls.DIGIT]
+                    np.maximum(window, digits[digit], out=window)
+        return frames, chosen
+
+    def _generate_examples(self, digits, labels, rows, split):
+        frames, chosen = self.compose(digits, rows, self.SIZES[split], self.SEEDS[split])
+        classes = np.where(chosen >= 0, labels[np.maximum(chosen, 0)], -1)
+        for n in range(len(frames)):
+            yield n, {"frames": frames[n][..., None], "labels": classes[n], "digit_rows": chosen[n]}

@@ -22,7 +22,7 @@ import tensorflow_datasets as tfds
 
 from mpkeras.data import embedded  # noqa: F401  (defining the builders registers them)
 
-EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg")
+EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg", "moving_mnist5k")
 """Datasets that build offline from data shipped in installed packages."""
 
 REAL = ("mnist", "fashion_mnist", "cifar10", "oxford_iiit_pet")
@@ -71,7 +71,8 @@ def load(
 
     Returns:
         A ``tf.data.Dataset`` of ``(image uint8 [H, W, C], label int64 [])`` (for
-        ``mnist_seg`` the label is the mask, uint8 [64, 64, 1]), or of feature dicts.
+        ``mnist_seg`` the label is the mask, uint8 [64, 64, 1]; for ``moving_mnist5k`` the pair is
+        ``(frames uint8 [20, 64, 64, 1], labels int64 [2])``), or of feature dicts.
 
     Raises:
         UnknownDatasetError: ``name`` is not embedded and not in the TFDS catalogue.

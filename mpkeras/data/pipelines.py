@@ -196,3 +196,56 @@ def segmentation_data(args):
     extras = {"test_images": test_images, "test_masks": test_masks, "class_names": classes,
               "standardizer": standardizer}
     return Data(train, val, test, description, extras=extras)
+
+
+# === Sequences ===
+
+
+def _frame_sequences(args, split, limit=None):
+    """Unbatched uint8 frame sequences (T, H, W, C) of a split (the first ``limit``), cached (1 byte per pixel)."""
+    ds = load(args.dataset, split, data_dir=args.data_dir, as_supervised=False)
+    if limit:
+        ds = ds.take(int(limit))
+    return ds.map(lambda example: example["frames"], num_parallel_calls=AUTOTUNE).cache()
+
+
+def next_frame(args, max_test_arrays=64):
+    """One-step-ahead pairs ``(frames[:-1], frames[1:])``, float32 in [0, 1], (B, T-1, H, W, C) each.
+
+    Input step t holds frame t and the target at step t is frame t+1, so a causal
+    sequence model trained on these pairs predicts every next frame from the
+    frames before it (teacher forcing); with 20-frame sequences each example has
+    19 targets. Train batches (``train[:90%]``) are shuffled with ``args.seed`` and
+    drop the remainder; val (``train[90%:]``) and test are neither.
+
+    Args:
+        args: ``dataset`` (a dataset with a ``frames`` feature, e.g. ``moving_mnist5k``),
+            ``data_dir``, ``batch_size``, ``seed`` and optionally ``train_sequences``
+            (use only the first N sequences of the train split; None: all).
+        max_test_arrays: how many whole test sequences to return as a numpy array.
+
+    Returns:
+        train, val, test datasets, and the first ``max_test_arrays`` test sequences
+        (N, T, H, W, C) float32 in [0, 1].
+    """
+    limits = (getattr(args, "train_sequences", None), None, None)
+    splits = [_frame_sequences(args, s, n) for s, n in zip((TRAIN, VAL, TEST), limits)]
+    test_frames = np.stack([to_float(f).numpy() for f in splits[2].take(max_test_arrays)])
+
+    def pair(frames):
+        frames = to_float(frames)  # (T, H, W, C) in [0, 1]
+        return frames[:-1], frames[1:]
+
+    splits = [s.map(pair, num_parallel_calls=AUTOTUNE) for s in splits]
+    train, val, test = (_batch(s, args, train=i == 0) for i, s in enumerate(splits))
+    return train, val, test, test_frames
+
+
+def next_frame_data(args):
+    """``Data`` for next-frame recipes: batches from :func:`next_frame`, plus ``test_frames`` in ``extras``."""
+    from mpkeras.train.recipe import Data
+
+    train, val, test, test_frames = next_frame(args)
+    description = card(args, task="one-step-ahead: input frames[:-1], target frames[1:]",
+                       preprocessing="pixels in [0, 1] (uint8 / 255), used as Bernoulli targets")
+    return Data(train, val, test, description, extras={"test_frames": test_frames})

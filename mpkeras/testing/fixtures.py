@@ -95,4 +95,5 @@ def _beta_vae():
 
 
 # Family fixtures live in their own modules; importing them registers them.
-from mpkeras.testing import fixtures_perceptron, fixtures_segmentation, fixtures_vision  # noqa: E402,F401
+from mpkeras.testing import (  # noqa: E402,F401
+    fixtures_perceptron, fixtures_segmentation, fixtures_sequence, fixtures_vision)

@@ -1,0 +1,35 @@
+"""Fixtures of the sequence models."""
+
+import numpy as np
+
+from mpkeras.testing.fixtures import Fixture, fixture  # noqa: F401
+
+
+def _moving_squares(n=8, frames=5, size=8, seed=0):
+    """Sequences of a 2x2 bright square moving one pixel per frame (random direction, wrapping around).
+
+    Returns ``frames`` (n, frames, size, size, 1) float32 in [0, 1]: the next frame
+    follows from the last two, so there is something to learn.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, frames, size, size, 1), np.float32)
+    for i in range(n):
+        top, left = rng.integers(0, size, size=2)
+        dy, dx = rng.choice([-1, 0, 1], size=2)
+        for t in range(frames):
+            rows = (top + dy * t + np.arange(2)) % size
+            cols = (left + dx * t + np.arange(2)) % size
+            x[i, t, rows[:, None], cols[None, :], 0] = 1.0
+    return x
+
+
+@fixture("convlstm")
+def _convlstm():
+    frames = _moving_squares()
+    return Fixture(
+        kwargs=dict(frame_shape=(8, 8, 1), filters=(4,), kernel_size=3, patch_size=2, patch_filters=4),
+        x=frames[:, :-1],
+        y=frames[:, 1:],
+        output_shapes=(8, 4, 8, 8, 1),
+        learning_rate=3e-2,
+    )
