@@ -72,3 +72,23 @@ def check_images(x, input_shape, name="images"):
                 f"{(*shape[1:],)}."
             )
     return x
+
+
+class FixedArguments:
+    """Mixin for a named variant of a model that fixes some constructor arguments.
+
+    ``class ResNet18(FixedArguments, ResNet): FIXED = {"stage_blocks": (2, 2, 2, 2)}``
+    passes ``FIXED`` to the base constructor and leaves those keys out of
+    ``get_config``, so ``from_config`` rebuilds the variant without repeating them.
+    """
+
+    FIXED = {}
+
+    def __init__(self, **kwargs):
+        super().__init__(**self.FIXED, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in self.FIXED:
+            del config[key]
+        return config

@@ -5,6 +5,7 @@ from keras import ops
 
 from mpkeras.layers import ElmanCell, LSTMCell
 from mpkeras.models.cnn.base import ImageClassifier
+from mpkeras.models.common import FixedArguments
 from mpkeras.registry import register_model
 
 CELLS = {"elman": ElmanCell, "lstm": LSTMCell}
@@ -71,21 +72,9 @@ class RecurrentClassifier(ImageClassifier):
                 "dropout": self.dropout}
 
 
-class _FixedCell(RecurrentClassifier):
-    CELL = ""
-
-    def __init__(self, **kwargs):
-        super().__init__(cell=self.CELL, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["cell"]
-        return config
-
-
 @register_model("rnn_classifier", dataset="mnist5k", metric="test_accuracy")
 @keras.saving.register_keras_serializable(package="mpkeras")
-class RNNClassifier(_FixedCell):
+class RNNClassifier(FixedArguments, RecurrentClassifier):
     """:class:`RecurrentClassifier` with Elman cells, h_t = tanh(W_h h_{t-1} + W_x x_t + b).
 
     Args:
@@ -98,12 +87,12 @@ class RNNClassifier(_FixedCell):
         Elman, "Finding structure in time", Cognitive Science 14(2), 1990.
     """
 
-    CELL = "elman"
+    FIXED = {"cell": "elman"}
 
 
 @register_model("lstm_classifier", dataset="mnist5k", metric="test_accuracy")
 @keras.saving.register_keras_serializable(package="mpkeras")
-class LSTMClassifier(_FixedCell):
+class LSTMClassifier(FixedArguments, RecurrentClassifier):
     """:class:`RecurrentClassifier` with LSTM cells (gated memory c_t = f c_{t-1} + i g).
 
     Args:
@@ -116,4 +105,4 @@ class LSTMClassifier(_FixedCell):
         Hochreiter and Schmidhuber, "Long short-term memory", Neural Computation 9(8), 1997.
     """
 
-    CELL = "lstm"
+    FIXED = {"cell": "lstm"}

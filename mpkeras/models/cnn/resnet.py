@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from mpkeras.models.cnn.base import ImageClassifier
+from mpkeras.models.common import FixedArguments
 from mpkeras.registry import register_model
 
 DEPTHS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
@@ -107,23 +108,9 @@ class ResNet(ImageClassifier):
         return {**super().get_config(), "stage_blocks": self.stage_blocks, "width": self.width, "stem": self.stem}
 
 
-class _FixedDepth(ResNet):
-    """A ResNet whose ``stage_blocks`` are fixed by the class (see :class:`ResNet` for the arguments)."""
-
-    STAGE_BLOCKS = ()
-
-    def __init__(self, **kwargs):
-        super().__init__(stage_blocks=self.STAGE_BLOCKS, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["stage_blocks"]
-        return config
-
-
 @register_model("resnet18", dataset="mnist5k", metric="test_accuracy")
 @keras.saving.register_keras_serializable(package="mpkeras")
-class ResNet18(_FixedDepth):
+class ResNet18(FixedArguments, ResNet):
     """ResNet-18: :class:`ResNet` with stage_blocks (2, 2, 2, 2), 11.7M parameters at 224x224, 1000 classes.
 
     Args:
@@ -136,12 +123,12 @@ class ResNet18(_FixedDepth):
         He, Zhang, Ren and Sun, "Deep residual learning for image recognition", CVPR 2016.
     """
 
-    STAGE_BLOCKS = DEPTHS[18]
+    FIXED = {"stage_blocks": DEPTHS[18]}
 
 
 @register_model("resnet34", dataset="mnist5k", metric="test_accuracy")
 @keras.saving.register_keras_serializable(package="mpkeras")
-class ResNet34(_FixedDepth):
+class ResNet34(FixedArguments, ResNet):
     """ResNet-34: :class:`ResNet` with stage_blocks (3, 4, 6, 3), 21.8M parameters at 224x224, 1000 classes.
 
     Args:
@@ -154,7 +141,7 @@ class ResNet34(_FixedDepth):
         He, Zhang, Ren and Sun, "Deep residual learning for image recognition", CVPR 2016.
     """
 
-    STAGE_BLOCKS = DEPTHS[34]
+    FIXED = {"stage_blocks": DEPTHS[34]}
 
 
 def resnet(depth, **kwargs):
