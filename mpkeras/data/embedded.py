@@ -363,3 +363,70 @@ class MovingMnist5k(_EmbeddedBuilder):
         classes = np.where(chosen >= 0, labels[np.maximum(chosen, 0)], -1)
         for n in range(len(frames)):
             yield n, {"frames": frames[n][..., None], "labels": classes[n], "digit_rows": chosen[n]}
+
+
+class PydocText(tfds.core.GeneratorBasedBuilder):
+    """English text of CPython's reference documentation, as shipped in ``pydoc_data.topics``.
+
+    Source: the ``topics`` dict of the standard library's ``pydoc_data.topics``
+    (the text ``help()`` shows for keywords and language topics; ~465,000
+    characters in 79 topics on Python 3.11). Nothing is downloaded; the text is
+    that of the Python running the build, so it can differ slightly between
+    Python versions (the ``sha256`` feature and the recipes' model cards record it).
+
+    Split: the topics are concatenated in sorted-name order, each followed by a
+    blank line, and cut into consecutive chunks of ``CHUNK`` = 1,024 characters
+    (the last one shorter); chunk ``k`` is a test chunk when ``k % 10 == 9``,
+    otherwise a train chunk, so both splits sample every part of the corpus and
+    the split never depends on a random draw. Example keys are chunk indices,
+    and concatenating a split's chunks in key order gives its text.
+
+    Features: ``text`` (the chunk), ``index`` (the chunk's position in the
+    corpus), ``sha256`` (the hash of the whole corpus, equal in every example).
+    """
+
+    name = "pydoc_text"
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    CHUNK = 1024
+    TEST_EVERY = 10
+    code_path = epath.Path(__file__)  # see _EmbeddedBuilder
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=self.__doc__,
+            features=tfds.features.FeaturesDict({
+                "text": tfds.features.Text(),
+                "index": tfds.features.Scalar(dtype=np.int64),
+                "sha256": tfds.features.Text(),
+            }),
+            homepage="https://docs.python.org/3/reference/",
+            disable_shuffling=True,  # keep corpus order: a split's chunks read back in key order
+        )
+
+    @staticmethod
+    def corpus() -> str:
+        """The whole corpus: every topic in sorted-name order, separated by a blank line."""
+        from pydoc_data.topics import topics
+
+        return "".join(topics[name].strip("\n") + "\n\n" for name in sorted(topics))
+
+    @classmethod
+    def chunks(cls, split: str) -> list[tuple[int, str]]:
+        """``(index, text)`` of the chunks of ``split`` (``train`` or ``test``), in corpus order."""
+        text = cls.corpus()
+        pieces = [(k, text[s:s + cls.CHUNK]) for k, s in enumerate(range(0, len(text), cls.CHUNK))]
+        test = [(k, c) for k, c in pieces if k % cls.TEST_EVERY == cls.TEST_EVERY - 1]
+        return test if split == "test" else [(k, c) for k, c in pieces if k % cls.TEST_EVERY != cls.TEST_EVERY - 1]
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        return {split: self._generate_examples(split) for split in ("train", "test")}
+
+    def _generate_examples(self, split):
+        import hashlib
+
+        digest = hashlib.sha256(self.corpus().encode("utf-8")).hexdigest()
+        for index, text in self.chunks(split):
+            yield index, {"text": text, "index": index, "sha256": digest}

@@ -249,3 +249,71 @@ def next_frame_data(args):
     description = card(args, task="one-step-ahead: input frames[:-1], target frames[1:]",
                        preprocessing="pixels in [0, 1] (uint8 / 255), used as Bernoulli targets")
     return Data(train, val, test, description, extras={"test_frames": test_frames})
+
+
+# === Text ===
+
+
+def split_text(args, split):
+    """The text of a split of a text dataset (``pydoc_text``): its chunks joined in corpus order."""
+    ds = load(args.dataset, split, data_dir=args.data_dir, as_supervised=False)
+    chunks = sorted((int(e["index"]), e["text"].decode("utf-8")) for e in ds.as_numpy_iterator())
+    return "".join(text for _, text in chunks)
+
+
+def char_windows(ids, context, batch_size, seed=None):
+    """Batches of next-character pairs ``(w[:-1], w[1:])`` (B, context) int32 from windows w of ``ids``.
+
+    Training (``seed`` given): window k starts at ``k * context + r`` with r
+    uniform in [0, context) and redrawn every epoch (``Dataset.random`` with
+    ``rerandomize_each_iteration``), windows shuffled, full batches only; over
+    the epochs every position gets predicted from every amount of context.
+    Evaluation (``seed=None``): consecutive windows overlapping by one
+    character, so every character but the first is predicted exactly once;
+    the last partial window is dropped (the recipes' ``evaluate`` scores it).
+    """
+    ids = tf.constant(np.asarray(ids, np.int32))
+    length = int(ids.shape[0])
+    if length < context + 2:
+        raise ValueError(f"The text has {length} characters; a window needs context + 2 = {context + 2}. "
+                         "Use a shorter --context or more text.")
+    num_windows = (length - 1) // context
+    if seed is None:
+        starts = tf.data.Dataset.range(num_windows)
+        ds = starts.map(lambda k: ids[k * context:k * context + context + 1])
+    else:
+        num_windows -= 1  # room for the random shift
+        starts = tf.data.Dataset.range(num_windows).shuffle(num_windows, seed=seed, reshuffle_each_iteration=True)
+        shifts = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip(starts, shifts).map(
+            lambda k, r: ids[k * context + r % context:k * context + r % context + context + 1])
+    ds = ds.map(lambda w: tf.ensure_shape(w, [context + 1]))
+    ds = ds.map(lambda w: (w[:-1], w[1:]), num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=seed is not None).prefetch(AUTOTUNE)
+
+
+def text_data(args):
+    """``Data`` for character language models.
+
+    Train text is ``train[:90%]`` of the chunks, validation ``train[90%:]``, test
+    ``test``; the vocabulary is the set of characters of the whole dataset (the
+    alphabet, not a learned quantity), so test text never holds an unknown
+    character. ``extras``: ``vocabulary`` (CharVocabulary) and the ids of each
+    split (``train_ids``, ``val_ids``, ``test_ids``). ``args``: ``dataset``,
+    ``data_dir``, ``context``, ``batch_size``, ``seed``.
+    """
+    from mpkeras.data.text import CharVocabulary
+    from mpkeras.train.recipe import Data
+
+    texts = {name: split_text(args, split) for name, split in (("train", TRAIN), ("val", VAL), ("test", TEST))}
+    vocabulary = CharVocabulary.from_text("".join(texts.values()))
+    ids = {name: vocabulary.encode(text) for name, text in texts.items()}
+    train = char_windows(ids["train"], args.context, args.batch_size, seed=args.seed)
+    val = char_windows(ids["val"], args.context, args.batch_size)
+    test = char_windows(ids["test"], args.context, args.batch_size)
+    full = np.concatenate([ids["train"], ids["val"]])
+    description = card(args, task="next character", vocabulary_size=len(vocabulary), context=args.context,
+                       characters={name: len(text) for name, text in texts.items()})
+    extras = {"vocabulary": vocabulary, **{f"{name}_ids": v for name, v in ids.items()}}
+    return Data(train, val, test, description, extras=extras,
+                train_full=char_windows(full, args.context, args.batch_size, seed=args.seed))

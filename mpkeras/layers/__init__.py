@@ -1,11 +1,19 @@
 """Building blocks shared by several mpkeras models."""
 
+from mpkeras.layers.attention import (
+    PATTERNS, CausalSelfAttention, SinusoidalPositions, TransformerBlock, attention_pattern, pattern_row)
 from mpkeras.layers.activations import ACTIVATIONS, RandomizedLeakyReLU, get_activation
 from mpkeras.layers.recurrent import ElmanCell, LSTMCell
 from mpkeras.layers.upsampling import UPSAMPLING_KINDS, BedOfNails, MaxPoolWithArgmax, MaxUnpool, upsampling_layer
 
 __all__ = [
     "ACTIVATIONS",
+    "PATTERNS",
+    "CausalSelfAttention",
+    "SinusoidalPositions",
+    "TransformerBlock",
+    "attention_pattern",
+    "pattern_row",
     "UPSAMPLING_KINDS",
     "BedOfNails",
     "ElmanCell",

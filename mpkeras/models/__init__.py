@@ -2,6 +2,7 @@
 
 from mpkeras.models.cnn import VGG, AlexNet, GoogLeNet, ImageClassifier, LeNet, ResNet, ResNet18, ResNet34, resnet
 from mpkeras.models.convlstm import ConvLSTMPredictor
+from mpkeras.models.language import CharLanguageModel, CharLSTM, TransformerLM
 from mpkeras.models.mlp import MLP
 from mpkeras.models.perceptron import Perceptron
 from mpkeras.models.rnn import LSTMClassifier, RecurrentClassifier, RNNClassifier
@@ -9,7 +10,7 @@ from mpkeras.models.segmentation import FCN, Segmenter, UNet
 from mpkeras.models.vae import VAE, BetaVAE, MixturePrior
 
 __all__ = [
-    "AlexNet", "BetaVAE", "ConvLSTMPredictor", "FCN", "GoogLeNet", "ImageClassifier", "LeNet", "LSTMClassifier",
+    "AlexNet", "BetaVAE", "CharLanguageModel", "CharLSTM", "ConvLSTMPredictor", "FCN", "GoogLeNet", "ImageClassifier", "LeNet", "LSTMClassifier",
     "MLP", "MixturePrior", "Perceptron", "RecurrentClassifier", "ResNet", "ResNet18", "ResNet34", "RNNClassifier",
-    "Segmenter", "UNet", "VAE", "VGG", "resnet",
+    "Segmenter", "TransformerLM", "UNet", "VAE", "VGG", "resnet",
 ]

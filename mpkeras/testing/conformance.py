@@ -73,7 +73,7 @@ def check_shapes_and_gradients(name):
     model, fx = build(name)
     eager = model(fx.x, training=False)
     assert _shapes(eager) == fx.output_shapes, f"{name}: eager outputs {_shapes(eager)} != declared {fx.output_shapes}"
-    symbolic = model(keras.Input(shape=fx.x.shape[1:], batch_size=None), training=False)
+    symbolic = model(keras.Input(shape=fx.x.shape[1:], batch_size=None, dtype=fx.x.dtype), training=False)
     expected = fx.output_shapes
     if isinstance(expected, dict):
         expected = {k: (None, *v[1:]) for k, v in expected.items()}

@@ -33,3 +33,38 @@ def _convlstm():
         output_shapes=(8, 4, 8, 8, 1),
         learning_rate=3e-2,
     )
+
+
+def _text_ids(n=8, length=13, seed=0):
+    """Ids of a tiny alphabet in repeating words, so the next character is learnable."""
+    rng = np.random.default_rng(seed)
+    words = ["abc ", "bad ", "cab ", "dab "]
+    texts = ["".join(rng.choice(words, size=length)) for _ in range(n)]
+    vocabulary = "abcd "
+    ids = np.array([[vocabulary.index(c) for c in t[:length]] for t in texts], np.int32)
+    return vocabulary, ids
+
+
+@fixture("char_lstm")
+def _char_lstm():
+    vocabulary, ids = _text_ids()
+    return Fixture(
+        kwargs=dict(vocabulary=vocabulary, embedding_dim=4, units=8, num_layers=2, dropout=0.1, seed=1),
+        x=ids[:, :-1],
+        y=ids[:, 1:],
+        output_shapes=(8, 12, 5),
+        learning_rate=3e-2,
+    )
+
+
+@fixture("transformer_lm")
+def _transformer_lm():
+    vocabulary, ids = _text_ids()
+    return Fixture(
+        kwargs=dict(vocabulary=vocabulary, context=16, width=8, num_layers=2, num_heads=2,
+                    attention=["strided", "fixed"], stride=3, summary=1, dropout=0.1, seed=1),
+        x=ids[:, :-1],
+        y=ids[:, 1:],
+        output_shapes=(8, 12, 5),
+        learning_rate=3e-2,
+    )

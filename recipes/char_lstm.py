@@ -1,0 +1,29 @@
+"""Train the character LSTM on pydoc_text (CPython's documentation text) and export it.
+
+    python recipes/char_lstm.py [--units 412] [--num-layers 1] [--context 128] [--epochs 40] [--smoke]
+
+Reports test bits per character (every test character but the first, predicted
+from the characters before it within windows of --context) and three samples.
+"""
+
+from mpkeras.models import CharLSTM
+from mpkeras.train.language import language_model_recipe
+
+
+def add_arguments(p):
+    p.add_argument("--embedding-dim", type=int, default=64)
+    p.add_argument("--units", type=int, default=412, help="412: 835,227 parameters, the Transformer's budget")
+    p.add_argument("--num-layers", type=int, default=1)
+    p.add_argument("--dropout", type=float, default=0.1)
+
+
+def build(args, vocabulary):
+    return CharLSTM(vocabulary, embedding_dim=args.embedding_dim, units=args.units, num_layers=args.num_layers,
+                    dropout=args.dropout, seed=args.seed)
+
+
+RECIPE = language_model_recipe("char_lstm", build, add_arguments, epochs=40, batch_size=32, learning_rate=3e-3,
+                               patience=8, schedule="cosine", clip_norm=1.0)
+
+if __name__ == "__main__":
+    RECIPE.main()
