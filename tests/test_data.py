@@ -12,8 +12,11 @@ import pytest
 import tensorflow as tf
 
 from mpkeras import data
+from mpkeras.data.embedded import PydocText
 
-SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360), "mnist_seg": (4000, 1000), "moving_mnist5k": (2000, 500)}
+SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360), "mnist_seg": (4000, 1000), "moving_mnist5k": (2000, 500),
+         # 1,024-character chunks of this Python's pydoc_data.topics text, every 10th one for test
+         "pydoc_text": (lambda n: (n - n // 10, n // 10))(-(-len(PydocText.corpus()) // PydocText.CHUNK))}
 SHAPES = {"mnist5k": (28, 28, 1), "digits8x8": (8, 8, 1)}  # the classification sets; mnist_seg: test_data_segmentation.py
 
 
@@ -44,7 +47,7 @@ def test_split_sizes(data_dir, name):
     splits = data.info(name, data_dir=data_dir).splits
     assert (splits["train"].num_examples, splits["test"].num_examples) == SIZES[name]
     for split, size in zip(("train", "test"), SIZES[name]):
-        assert sum(1 for _ in data.load(name, split, data_dir=data_dir)) == size
+        assert sum(1 for _ in data.load(name, split, data_dir=data_dir, as_supervised=False)) == size
 
 
 @pytest.mark.parametrize("name", SHAPES)
@@ -88,11 +91,13 @@ def test_splits_are_stratified(data_dir):
 
 @pytest.mark.parametrize("name", data.EMBEDDED)
 def test_build_is_deterministic(data_dir, tmp_path, name):
-    again = data.load(name, "test", data_dir=str(tmp_path))
-    first = _arrays(data.load(name, "test", data_dir=data_dir).take(20))
-    second = _arrays(again.take(20))
-    np.testing.assert_array_equal(first[0], second[0])
-    np.testing.assert_array_equal(first[1], second[1])
+    first = list(data.load(name, "test", data_dir=data_dir, as_supervised=False).take(20).as_numpy_iterator())
+    second = list(data.load(name, "test", data_dir=str(tmp_path), as_supervised=False).take(20).as_numpy_iterator())
+    assert len(first) == len(second) == 20
+    for a, b in zip(first, second):
+        assert a.keys() == b.keys()
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: feature {key!r}")
 
 
 def test_data_dir_env_override(data_dir, monkeypatch):

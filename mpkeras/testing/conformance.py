@@ -96,7 +96,8 @@ def check_shapes_and_gradients(name):
     assert model.trainable_variables, f"{name}: no trainable variables."
     for v, g in zip(model.trainable_variables, grads):
         assert g is not None, f"{name}: variable {v.path} gets no gradient from the loss."
-        assert np.all(np.isfinite(np.asarray(g))), f"{name}: variable {v.path} has a non-finite gradient."
+        g = tf.convert_to_tensor(g)  # embeddings get IndexedSlices
+        assert np.all(np.isfinite(g.numpy())), f"{name}: variable {v.path} has a non-finite gradient."
 
 
 def check_config_roundtrip(name):

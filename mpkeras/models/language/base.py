@@ -100,7 +100,7 @@ class CharLanguageModel(keras.Model):
         ids = tf.where(known, tf.gather(table, tf.clip_by_value(codes.flat_values, 0, table.shape[0] - 1)), -1)
         unknown = tf.boolean_mask(codes.flat_values, ids < 0)
         check = tf.debugging.Assert(tf.size(unknown) == 0, [
-            f"{name} holds characters outside the model's {self.vocabulary_size}-character vocabulary "
+            f"{name} holds characters outside the {self.vocabulary_size}-character vocabulary of this model "
             "(the model card and model.vocabulary list it); remove or replace them. Unknown characters:",
             tf.strings.unicode_encode(tf.unique(unknown)[0], "UTF-8")], summarize=50)
         with tf.control_dependencies([check]):
