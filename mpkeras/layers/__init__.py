@@ -3,7 +3,7 @@
 from mpkeras.layers.attention import (
     PATTERNS, CausalSelfAttention, SinusoidalPositions, TransformerBlock, attention_pattern, pattern_row)
 from mpkeras.layers.activations import ACTIVATIONS, RandomizedLeakyReLU, get_activation
-from mpkeras.layers.recurrent import ElmanCell, LSTMCell
+from mpkeras.layers.recurrent import ElmanCell, LSTMCell, state_jacobian_norms
 from mpkeras.layers.upsampling import UPSAMPLING_KINDS, BedOfNails, MaxPoolWithArgmax, MaxUnpool, upsampling_layer
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "TransformerBlock",
     "attention_pattern",
     "pattern_row",
+    "state_jacobian_norms",
     "UPSAMPLING_KINDS",
     "BedOfNails",
     "ElmanCell",

@@ -135,7 +135,7 @@ class CausalSelfAttention(keras.layers.Layer):
         """softmax(Q K^T / sqrt(d) + M) V, heads merged and projected: (B, T_q, D)."""
         scores = ops.einsum("bhqd,bhkd->bhqk", ops.cast(q, "float32"), ops.cast(k, "float32"))
         scores = scores / math.sqrt(self.key_dim) + mask  # (B, h, T_q, T_k)
-        weights = ops.softmax(scores, axis=-1)
+        weights = tf.nn.softmax(scores, axis=-1)  # (tf.nn: keras warns on the 1-key rows of a 1-token prompt)
         weights = self.weights_dropout(weights, training=training)
         heads = ops.einsum("bhqk,bhkd->bhqd", ops.cast(weights, v.dtype), v)  # (B, h, T_q, d)
         y = ops.einsum("bhqd,hdc->bqc", heads, ops.cast(self.out, v.dtype))

@@ -137,3 +137,52 @@ class LSTMCell(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "kernel_initializer": self.kernel_initializer,
                 "recurrent_initializer": self.recurrent_initializer, "unit_forget_bias": self.unit_forget_bias}
+
+
+def state_jacobian_norms(cell, inputs, initial_state=None):
+    """The BPTT factor ||d h_T / d h_k||_2 for k = 0..T, by unrolling ``cell`` over ``inputs`` (B, T, F).
+
+    h_0 is the initial state (zeros by default) and h_k the hidden state after
+    step k, so entry k measures how much the last state still depends on the
+    state k steps in. With s_t the whole state ((h_t) for Elman, (h_t, c_t) for
+    an LSTM), d s_T / d s_k = prod_{t=k}^{T-1} d s_{t+1} / d s_t: each one-step
+    Jacobian is taken once with ``batch_jacobian`` and the products are formed
+    backwards in float64; the h-to-h block of the product is the factor whose
+    norm the vanishing/exploding analysis bounds (for the LSTM it includes the
+    path through the cell state c, which is what keeps its gradient alive).
+
+    Args:
+        cell: a built recurrent cell (``ElmanCell``, ``LSTMCell`` or a Keras cell).
+        inputs: (B, T, F) float inputs.
+        initial_state: the cell's state list, or None for zeros.
+
+    Returns:
+        float64 array (B, T + 1): the spectral norm per example and k (entry T is 1).
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    inputs = tf.convert_to_tensor(inputs, tf.float32)
+    batch, steps = inputs.shape[0], inputs.shape[1]
+    sizes = list(cell.state_size) if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    state = tf.concat(list(initial_state), -1) if initial_state is not None else tf.zeros((batch, sum(sizes)))
+
+    @tf.function  # one trace, reused for every step
+    def step(x, state):
+        with tf.GradientTape() as tape:
+            tape.watch(state)
+            _, new = cell(x, tf.split(state, sizes, axis=-1))
+            new = tf.concat(list(new) if isinstance(new, (list, tuple)) else [new], -1)  # s_{t+1}
+        return new, tape.batch_jacobian(new, state)  # (B, S), (B, S, S)
+
+    jacobians = []
+    for t in range(steps):
+        state, jacobian = step(inputs[:, t], state)
+        jacobians.append(jacobian.numpy().astype(np.float64))
+    units = sizes[0]
+    norms = np.ones((batch, steps + 1))
+    product = np.broadcast_to(np.eye(sum(sizes)), (batch, sum(sizes), sum(sizes)))
+    for k in range(steps - 1, -1, -1):
+        product = product @ jacobians[k]  # d s_T / d s_k
+        norms[:, k] = np.linalg.norm(product[:, :units, :units], 2, axis=(1, 2))
+    return norms

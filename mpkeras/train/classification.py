@@ -82,7 +82,7 @@ def figures(model, data, args, fig_dir):
     return {"predictions": path}
 
 
-def image_classifier_recipe(model, build, add_arguments=None, regularization=None, **defaults):
+def image_classifier_recipe(model, build, add_arguments=None, regularization=None, extra_figures=None, **defaults):
     """A :class:`Recipe` for an image classifier.
 
     Args:
@@ -91,6 +91,7 @@ def image_classifier_recipe(model, build, add_arguments=None, regularization=Non
             :func:`common_kwargs` to pass on.
         add_arguments: adds the architecture's flags.
         regularization: defaults of :func:`add_regularization_arguments`.
+        extra_figures: ``(model, data, args, fig_dir) -> dict`` of more figures, besides the predictions.
         **defaults: :class:`Recipe` defaults (epochs, batch_size, learning_rate, ...).
     """
 
@@ -99,13 +100,24 @@ def image_classifier_recipe(model, build, add_arguments=None, regularization=Non
         if add_arguments:
             add_arguments(p)
 
+    def all_figures(model, data, args, fig_dir):
+        paths = figures(model, data, args, fig_dir)
+        return {**paths, **extra_figures(model, data, args, fig_dir)} if extra_figures else paths
+
     return Recipe(
         model=model,
         make_data=make_data,
         make_model=lambda args, data: build(args, common_kwargs(args, data)),
         evaluate=evaluate,
-        figures=figures,
+        figures=all_figures,
         add_arguments=arguments,
         compile_kwargs=compile_kwargs,
         **defaults,
     )
+
+
+def bptt_figure(model, data, args, fig_dir):
+    """The BPTT study of a recurrent classifier (:func:`mpkeras.train.figures.bptt_study`)."""
+    from mpkeras.train import figures as figs
+
+    return {"bptt": figs.bptt_study(model, data.extras["test_images"][:32], f"{fig_dir}/bptt.png")}

@@ -195,3 +195,46 @@ def decision_regions(panels, points, labels, path, title=None, resolution=200, m
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save(fig, path)
+
+
+def bptt_study(model, images, path, scales=(0.5, 0.9, 1.0, 1.1, 1.5), steps=40, units=32):
+    """The vanishing/exploding-gradient figure of a recurrent classifier's recipe.
+
+    Left: ||d h_T / d h_k|| against T - k for an Elman cell and an LSTM cell
+    whose recurrent matrix is s Q (Q orthogonal, so sigma_max = s) on zero
+    inputs, where tanh' = 1 and the Elman factor is exactly s^(T-k). Right: the
+    same factor in the trained model's first recurrent layer over the rows of
+    test ``images`` (median and quartiles over the images).
+    """
+    from mpkeras.layers import ElmanCell, LSTMCell, state_jacobian_norms
+
+    q = np.linalg.qr(np.random.default_rng(0).normal(size=(units, units)))[0].astype(np.float32)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(scales)))
+    for scale, color in zip(scales, colors):
+        for cls, style in ((ElmanCell, "-"), (LSTMCell, "--")):
+            cell = cls(units)
+            cell.build((1, 1))
+            kernel = cell.recurrent_kernel
+            kernel.assign(np.tile(scale * q, (1, kernel.shape[1] // units)))
+            norms = state_jacobian_norms(cell, np.zeros((1, steps, 1), np.float32))[0]  # k = 0..T
+            left.semilogy(np.arange(steps, -1, -1), norms, style, color=color,
+                          label=f"{'Elman' if cls is ElmanCell else 'LSTM'}, sigma_max={scale}")
+    left.set_xlabel("T - k (steps back in time)")
+    left.set_ylabel("||d h_T / d h_k||")
+    left.set_title("W_h = sigma_max Q, zero inputs (Elman: sigma_max^(T-k))", fontsize=9)
+    left.legend(fontsize=6, ncol=2)
+
+    h, w, c = model.input_shape
+    x = (images - np.asarray(model.input_mean, np.float32)) / np.asarray(model.input_std, np.float32)
+    rows = x.reshape(len(images), h, w * c).astype(np.float32)  # the sequence the model reads
+    norms = state_jacobian_norms(model.recurrent[0].cell, rows)  # (N, H + 1)
+    lag = np.arange(h, -1, -1)
+    low, mid, high = np.percentile(norms, [25, 50, 75], axis=0)
+    right.semilogy(lag, mid, color="C3", label="median")
+    right.fill_between(lag, low, high, color="C3", alpha=0.3, label="quartiles")
+    right.set_xlabel("T - k (rows back)")
+    right.set_ylabel("||d h_T / d h_k||")
+    right.set_title(f"trained {type(model).__name__} ({model.cell} cell), {len(images)} test images", fontsize=9)
+    right.legend(fontsize=7)
+    return save(fig, path)
