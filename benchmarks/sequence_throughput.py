@@ -33,6 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from timing import EpochTimer  # benchmarks/timing.py (the script's own folder)
+
 from mpkeras.layers import ElmanCell
 from mpkeras.models import CharLSTM, TransformerLM
 
@@ -55,18 +57,6 @@ def elman(context=None):
 MODELS = {"transformer_lm": transformer, "char_lstm": lstm, "elman": elman}
 
 
-class _Timer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
-
-
 def _ids(batch, length, seed=0):
     return np.random.default_rng(seed).integers(0, len(VOCAB), (batch, length + 1)).astype(np.int32)
 
@@ -77,7 +67,7 @@ def step_seconds(model, batch, length, steps, repeats):
     ids = _ids(batch, length)
     ds = tf.data.Dataset.from_tensors((ids[:, :-1], ids[:, 1:])).cache().repeat()
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=[])
-    timer = _Timer()
+    timer = EpochTimer()
     model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)  # trace
     model.fit(ds, steps_per_epoch=steps, epochs=repeats, verbose=0, callbacks=[timer])
     return statistics.median(timer.times) / steps

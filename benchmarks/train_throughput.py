@@ -14,11 +14,12 @@ import json
 import os
 import platform
 import statistics
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from timing import EpochTimer  # benchmarks/timing.py (the script's own folder)
 
 from mpkeras.registry import get_model
 
@@ -33,18 +34,6 @@ CONFIGS = {
 }
 
 
-class _Timer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
-
-
 def measure(name, jit, steps, warmup, repeats, batch_size):
     keras.utils.set_random_seed(0)
     cfg = CONFIGS[name]
@@ -55,7 +44,7 @@ def measure(name, jit, steps, warmup, repeats, batch_size):
     ds = tf.data.Dataset.from_tensors((x, y) if cfg["target"] else x).cache().repeat()
     model = get_model(name)(**cfg["kwargs"])
     model.compile(optimizer="adam", jit_compile=jit)
-    timer = _Timer()
+    timer = EpochTimer()
     model.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0)  # trace + compile
     model.fit(ds, steps_per_epoch=steps, epochs=repeats, verbose=0, callbacks=[timer])
     seconds = statistics.median(timer.times)

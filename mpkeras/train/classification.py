@@ -121,3 +121,24 @@ def bptt_figure(model, data, args, fig_dir):
     from mpkeras.train import figures as figs
 
     return {"bptt": figs.bptt_study(model, data.extras["test_images"][:32], f"{fig_dir}/bptt.png")}
+
+
+def recurrent_classifier_recipe(model, cls):
+    """The sequential-MNIST recipe of a :class:`~mpkeras.models.RecurrentClassifier` subclass ``cls``.
+
+    Flags ``--units``, ``--num-layers``, ``--dropout``; no rotation or weight decay;
+    30 epochs of batch 64 with a cosine schedule and global-norm clipping at 1;
+    figures: predictions and the BPTT study.
+    """
+
+    def add_arguments(p):
+        p.add_argument("--units", type=int, default=128)
+        p.add_argument("--num-layers", type=int, default=1)
+        p.add_argument("--dropout", type=float, default=0.1)
+
+    def build(args, common):
+        return cls(units=args.units, num_layers=args.num_layers, dropout=args.dropout, **common)
+
+    return image_classifier_recipe(model, build, add_arguments, regularization=dict(rotation=0.0, weight_decay=0.0),
+                                   epochs=30, batch_size=64, learning_rate=2e-3, patience=0, schedule="cosine",
+                                   clip_norm=1.0, monitor="val_accuracy", extra_figures=bptt_figure)
