@@ -3,6 +3,7 @@
 from mpkeras.layers.attention import (
     PATTERNS, CausalSelfAttention, SinusoidalPositions, TransformerBlock, attention_pattern, pattern_row)
 from mpkeras.layers.activations import ACTIVATIONS, RandomizedLeakyReLU, get_activation
+from mpkeras.layers.masked import MaskedDense, made_degrees, made_masks
 from mpkeras.layers.recurrent import ElmanCell, LSTMCell, state_jacobian_norms
 from mpkeras.layers.upsampling import UPSAMPLING_KINDS, BedOfNails, MaxPoolWithArgmax, MaxUnpool, upsampling_layer
 
@@ -19,9 +20,12 @@ __all__ = [
     "BedOfNails",
     "ElmanCell",
     "LSTMCell",
+    "MaskedDense",
     "MaxPoolWithArgmax",
     "MaxUnpool",
     "RandomizedLeakyReLU",
     "get_activation",
+    "made_degrees",
+    "made_masks",
     "upsampling_layer",
 ]
