@@ -1,6 +1,6 @@
 """Train NADE on binarized mnist5k; report the exact test NLL and export.
 
-    python recipes/nade.py [--hidden-units 500] [--binarization dynamic|static] [--epochs 200] [--smoke] [--out DIR]
+    python recipes/nade.py [--hidden-units 500] [--binarization dynamic|static] [--epochs 50] [--smoke] [--out DIR]
 """
 
 from mpkeras.models import NADE
@@ -15,8 +15,9 @@ def make_model(args, data):
     return NADE(input_shape=data.extras["test_images"].shape[1:], hidden_units=args.hidden_units, seed=args.seed)
 
 
-RECIPE = binary_autoregressive_recipe("nade", make_model, add_arguments, epochs=200, batch_size=100,
-                                      learning_rate=1e-3, patience=15, jit=False)
+RECIPE = binary_autoregressive_recipe("nade", make_model, add_arguments, epochs=50, batch_size=100,
+                                      learning_rate=2e-3, patience=0, schedule="cosine",
+                                      jit=True)  # XLA fuses the (B, D, H) cumsum: 0.52 vs 2.06 s per step on 2 cores
 
 if __name__ == "__main__":
     RECIPE.main()
