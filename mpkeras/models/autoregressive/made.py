@@ -81,8 +81,8 @@ class MADE(BinaryAutoregressive):
 
     def log_prob_ensemble(self, images):
         """``log_prob`` (B,) of the K-mask ensemble, log (1/K) sum_k p_k(x), in nats."""
-        check_flat = ops.reshape(images, (-1, self.num_inputs))
-        per_mask = tf.stack([self._log_prob(check_flat, self.logits(check_flat, mask_index=k))
+        flat = ops.reshape(images, (-1, self.num_inputs))
+        per_mask = tf.stack([self._log_prob(flat, self.logits(flat, mask_index=k))
                              for k in range(self.num_masks)], axis=0)  # (K, B)
         return {"log_prob": tf.reduce_logsumexp(per_mask, axis=0) - np.log(self.num_masks)}
 
