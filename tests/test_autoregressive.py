@@ -107,6 +107,10 @@ def test_bad_images_get_clear_errors():
         model(np.zeros((2, 3, 4, 1), np.float32))
     with pytest.raises(TypeError, match="to_float"):
         model(np.zeros((2, *SHAPE), np.uint8))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must be binary"):
+        model.log_prob(np.full((2, *SHAPE), 0.5, np.float32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must be binary"):
+        model.log_prob(np.full((2, *SHAPE), np.nan, np.float32))
     with pytest.raises(ValueError, match="num_masks"):
         MADE(input_shape=SHAPE, num_masks=0)
     with pytest.raises(ValueError, match="Unknown ordering"):

@@ -18,7 +18,7 @@ from mpkeras.models.common import check_images
 
 
 class BinaryAutoregressive(keras.Model):
-    """Base of :class:`FVSBN` and :class:`MADE`; see the module docstring.
+    """Base of :class:`FVSBN`, :class:`NADE` and :class:`MADE`; see the module docstring.
 
     Args:
         input_shape: (H, W, C) of the binary images.
@@ -63,7 +63,12 @@ class BinaryAutoregressive(keras.Model):
 
     # --- Serving ---------------------------------------------------------------
     def log_prob(self, images):
-        """``log_prob`` (B,) in nats of binary images (B, H, W, C) in {0, 1}."""
+        """``log_prob`` (B,) in nats of binary images (B, H, W, C) in {0, 1}; other values are an error."""
+        binary = tf.debugging.assert_equal(
+            tf.reduce_all((images == 0.0) | (images == 1.0)), True,
+            message="images must be binary (every pixel 0 or 1); binarize them first with mpkeras.data.binarize")
+        with tf.control_dependencies([binary]):
+            images = tf.identity(images)
         return {"log_prob": self._log_prob(images, self(images, training=False))}
 
     def sample(self, num_samples, seed):
@@ -92,6 +97,12 @@ class BinaryAutoregressive(keras.Model):
         return {"serving_default": (self.log_prob, [images]),
                 "sample": (self.sample, [tf.TensorSpec((), tf.int32, name="num_samples"),
                                          tf.TensorSpec((2,), tf.int32, name="seed")])}
+
+    def serving_examples(self):
+        """Binary example images for every endpoint that takes only ``images`` (the generated ones are not binary)."""
+        images = (np.random.default_rng(0).uniform(size=(2, *self.input_shape)) < 0.5).astype(np.float32)
+        return {name: [images] for name, (_, specs) in self.serving_endpoints().items()
+                if [spec.name for spec in specs] == ["images"]}
 
     def get_config(self):
         return {**super().get_config(), "input_shape": self.input_shape, "seed": self.seed}
