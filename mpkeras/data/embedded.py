@@ -74,10 +74,12 @@ def _stratified_split(labels: np.ndarray, test_size: int) -> dict[str, np.ndarra
 
 
 class _EmbeddedBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    """Shared code of the embedded builders; subclasses implement ``_arrays``.
+    """Shared code of the embedded builders.
 
-    Subclasses set ``SHAPE``, ``TEST_SIZE``, ``HOMEPAGE`` and ``CITATION`` and
-    return ``(images uint8 [N, H, W], labels int [N])`` from ``_arrays``.
+    The classification sets set ``SHAPE``, ``TEST_SIZE``, ``HOMEPAGE`` and
+    ``CITATION`` and return ``(images uint8 [N, H, W], labels int [N])`` from
+    ``_arrays``. Other sets override ``_features`` (and ``SUPERVISED_KEYS``,
+    ``DISABLE_SHUFFLING``) and their own split generation.
     """
 
     VERSION = tfds.core.Version("1.0.0")
@@ -93,19 +95,25 @@ class _EmbeddedBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     # Pointing `code_path` at this file skips that lookup.
     code_path = epath.Path(__file__)
 
+    SUPERVISED_KEYS = ("image", "label")
+    DISABLE_SHUFFLING = False
+
+    def _features(self) -> dict:
+        """The feature connectors of one example (the classification sets: image and label)."""
+        return {
+            "image": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
+            "label": tfds.features.ClassLabel(num_classes=10),
+        }
+
     def _info(self) -> tfds.core.DatasetInfo:
         return tfds.core.DatasetInfo(
             builder=self,
             description=self.__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "image": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
-                    "label": tfds.features.ClassLabel(num_classes=10),
-                }
-            ),
-            supervised_keys=("image", "label"),
+            features=tfds.features.FeaturesDict(self._features()),
+            supervised_keys=self.SUPERVISED_KEYS,
             homepage=self.HOMEPAGE,
             citation=self.CITATION,
+            disable_shuffling=self.DISABLE_SHUFFLING,
         )
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -202,21 +210,14 @@ class MnistSeg(_EmbeddedBuilder):
     HOMEPAGE = Mnist5k.HOMEPAGE
     CITATION = _MNIST_CITATION
 
-    def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=self.__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "image": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
-                    "segmentation_mask": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
-                    "digit_counts": tfds.features.Tensor(shape=(10,), dtype=np.int64),
-                }
-            ),
-            supervised_keys=("image", "segmentation_mask"),
-            homepage=self.HOMEPAGE,
-            citation=self.CITATION,
-        )
+    SUPERVISED_KEYS = ("image", "segmentation_mask")
+
+    def _features(self) -> dict:
+        return {
+            "image": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
+            "segmentation_mask": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
+            "digit_counts": tfds.features.Tensor(shape=(10,), dtype=np.int64),
+        }
 
     def _split_generators(self, dl_manager):
         del dl_manager  # Nothing to download.
@@ -296,23 +297,15 @@ class MovingMnist5k(_EmbeddedBuilder):
   booktitle={ICML}, year={2015}
 }"""
 
-    def _info(self) -> tfds.core.DatasetInfo:
+    SUPERVISED_KEYS = ("frames", "labels")
+
+    def _features(self) -> dict:
         shape = (self.NUM_FRAMES, self.SIDE, self.SIDE, 1)
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=self.__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "frames": tfds.features.Tensor(shape=shape, dtype=np.uint8,
-                                                   encoding=tfds.features.Encoding.ZLIB),
-                    "labels": tfds.features.Tensor(shape=(self.MAX_DIGITS,), dtype=np.int64),
-                    "digit_rows": tfds.features.Tensor(shape=(self.MAX_DIGITS,), dtype=np.int64),
-                }
-            ),
-            supervised_keys=("frames", "labels"),
-            homepage=self.HOMEPAGE,
-            citation=self.CITATION,
-        )
+        return {
+            "frames": tfds.features.Tensor(shape=shape, dtype=np.uint8, encoding=tfds.features.Encoding.ZLIB),
+            "labels": tfds.features.Tensor(shape=(self.MAX_DIGITS,), dtype=np.int64),
+            "digit_rows": tfds.features.Tensor(shape=(self.MAX_DIGITS,), dtype=np.int64),
+        }
 
     def _split_generators(self, dl_manager):
         del dl_manager  # Nothing to download.
@@ -365,7 +358,7 @@ class MovingMnist5k(_EmbeddedBuilder):
             yield n, {"frames": frames[n][..., None], "labels": classes[n], "digit_rows": chosen[n]}
 
 
-class PydocText(tfds.core.GeneratorBasedBuilder):
+class PydocText(_EmbeddedBuilder):
     """English text of CPython's reference documentation, as shipped in ``pydoc_data.topics``.
 
     Source: the ``topics`` dict of the standard library's ``pydoc_data.topics``
@@ -386,24 +379,15 @@ class PydocText(tfds.core.GeneratorBasedBuilder):
     """
 
     name = "pydoc_text"
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
     CHUNK = 1024
     TEST_EVERY = 10
-    code_path = epath.Path(__file__)  # see _EmbeddedBuilder
+    HOMEPAGE = "https://docs.python.org/3/reference/"
+    SUPERVISED_KEYS = None
+    DISABLE_SHUFFLING = True  # keep corpus order: a split's chunks read back in key order
 
-    def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=self.__doc__,
-            features=tfds.features.FeaturesDict({
-                "text": tfds.features.Text(),
-                "index": tfds.features.Scalar(dtype=np.int64),
-                "sha256": tfds.features.Text(),
-            }),
-            homepage="https://docs.python.org/3/reference/",
-            disable_shuffling=True,  # keep corpus order: a split's chunks read back in key order
-        )
+    def _features(self) -> dict:
+        return {"text": tfds.features.Text(), "index": tfds.features.Scalar(dtype=np.int64),
+                "sha256": tfds.features.Text()}
 
     @staticmethod
     def corpus() -> str:

@@ -34,6 +34,17 @@ def check_input(x, expected_shape, name, dtype=tf.float32):
     return x
 
 
+def check_float_pixels(x, name="images"):
+    """Raises ``TypeError`` unless ``x`` (a tensor, array or KerasTensor) is floating point, naming the fix."""
+    dtype = tf.as_dtype(getattr(x, "dtype", None) or tf.float32)
+    if not dtype.is_floating:
+        raise TypeError(
+            f"{name} has dtype {dtype.name}; the model expects floating-point pixels in [0, 1]. "
+            "Convert with mpkeras.data.to_float (uint8 / 255) or tf.cast(x, tf.float32) / 255."
+        )
+    return x
+
+
 def check_images(x, input_shape, name="images"):
     """Checks the static rank, size, channel count and dtype of an image batch.
 
@@ -49,12 +60,7 @@ def check_images(x, input_shape, name="images"):
         TypeError: ``x`` is not floating point (e.g. raw uint8 pixels).
         ValueError: wrong rank, size or channel count.
     """
-    dtype = tf.as_dtype(getattr(x, "dtype", None) or tf.float32)
-    if not dtype.is_floating:
-        raise TypeError(
-            f"{name} has dtype {dtype.name}; the model expects floating-point pixels in [0, 1]. "
-            "Convert with mpkeras.data.to_float (uint8 / 255) or tf.cast(x, tf.float32) / 255."
-        )
+    check_float_pixels(x, name)
     shape = tuple(x.shape)
     expected = (None, *input_shape)
     if len(shape) != len(expected):

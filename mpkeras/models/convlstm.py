@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import check_float_pixels, check_input
 from mpkeras.registry import register_model
 
 
@@ -33,12 +33,7 @@ def _check_frames(x, frame_shape, name="frames"):
         TypeError: ``x`` is not floating point (e.g. raw uint8 frames).
         ValueError: wrong rank, frame size or channel count.
     """
-    dtype = tf.as_dtype(getattr(x, "dtype", None) or tf.float32)
-    if not dtype.is_floating:
-        raise TypeError(
-            f"{name} has dtype {dtype.name}; the model expects floating-point pixels in [0, 1]. "
-            "Convert with mpkeras.data.to_float (uint8 / 255) or tf.cast(x, tf.float32) / 255."
-        )
+    check_float_pixels(x, name)
     shape = tuple(x.shape)
     if len(shape) != 5:
         raise ValueError(
