@@ -1,7 +1,7 @@
 """Train MADE on binarized mnist5k; report the exact test NLL (one ordering and the mask ensemble) and export.
 
     python recipes/made.py [--hidden-units 500] [--ordering natural|random] [--num-masks 1]
-                           [--binarization dynamic|static] [--epochs 200] [--smoke] [--out DIR]
+                           [--conditional] [--binarization dynamic|static] [--epochs 200] [--smoke] [--out DIR]
 """
 
 from mpkeras.models import MADE
@@ -13,11 +13,13 @@ def add_arguments(p):
     p.add_argument("--hidden-units", type=int_tuple, default=(500,))
     p.add_argument("--ordering", choices=("natural", "random"), default="natural")
     p.add_argument("--num-masks", type=int, default=1, help="K mask sets drawn per step (connectivity resampling)")
+    p.add_argument("--conditional", action="store_true", help="condition on the digit class (10 classes)")
 
 
 def make_model(args, data):
     return MADE(input_shape=data.extras["test_images"].shape[1:], hidden_units=args.hidden_units,
-                ordering=args.ordering, num_masks=args.num_masks, seed=args.seed)
+                ordering=args.ordering, num_masks=args.num_masks, seed=args.seed,
+                num_classes=10 if args.conditional else 0)
 
 
 RECIPE = binary_autoregressive_recipe("made", make_model, add_arguments, epochs=200, batch_size=100,

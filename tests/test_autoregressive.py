@@ -140,9 +140,9 @@ def test_recipe_smoke_end_to_end(name, flags, tmp_path_factory):
 
 def test_nade_ancestral_sampling_equals_full_recompute_sampling():
     """The O(DH) recursion carrying a_i draws exactly what D full teacher-forced passes draw from the same noise."""
-    from mpkeras.models import BinaryAutoregressive
+    from mpkeras.models import AutoregressiveImageModel
 
     model = _trained("nade")
     fast = model.sample(64, tf.constant([3, 4]))["samples"].numpy()
-    slow = BinaryAutoregressive.sample(model, 64, tf.constant([3, 4]))["samples"].numpy()
+    slow = AutoregressiveImageModel.sample(model, 64, tf.constant([3, 4]))["samples"].numpy()
     np.testing.assert_array_equal(fast, slow)

@@ -60,11 +60,20 @@ def train_and_val(args):
 
 
 def binarized_data(args):
-    """``Data`` for likelihood models on binarized images; train binarization from ``args.binarization``."""
+    """``Data`` for likelihood models of images: binarized (``args.levels`` 2) or 8-bit (256).
+
+    With ``args.conditional`` the batches are ``{"images", "labels"}`` dicts, for
+    class-conditional models.
+    """
     from mpkeras.train.recipe import Data
 
-    train, val, test, test_images, test_labels = binarized_images(args, args.binarization)
-    description = card(args, binarization={"train": args.binarization, "val": "static", "test": "static"})
+    levels, conditional = getattr(args, "levels", 2), getattr(args, "conditional", False)
+    mode = args.binarization if levels == 2 else "8-bit"
+    train, val, test, test_images, test_labels = binarized_images(args, mode, with_labels=conditional)
+    if levels == 2:
+        description = card(args, binarization={"train": args.binarization, "val": "static", "test": "static"})
+    else:
+        description = card(args, pixels="8-bit: the 256 levels k/255 of the uint8 images")
     return Data(train, val, test, description, extras={"test_images": test_images, "test_labels": test_labels})
 
 
@@ -74,25 +83,42 @@ def add_binarization_arguments(p):
     p.add_argument("--iwae-samples", type=int, default=1000, help="k of the importance-sampled test NLL")
 
 
-def binarized_images(args, mode):
-    """Binarized images only (no labels), for likelihood models.
+def _images_only(x, y):
+    return x
 
-    Train uses ``mode`` (``dynamic``: resampled every epoch, or ``static``);
-    val and test are always statically binarized with fixed seeds, so reported
+
+def _images_and_labels(x, y):
+    return {"images": x, "labels": tf.cast(y, tf.int32)}
+
+
+def binarized_images(args, mode, with_labels=False):
+    """Binarized (or 8-bit) images, for likelihood models.
+
+    Train uses ``mode`` (``dynamic``: resampled every epoch, ``static``, or
+    ``8-bit``: the images as they are, levels k/255); val and test are then
+    statically binarized with fixed seeds (or left 8-bit), so reported
     likelihoods are comparable across runs.
 
+    Args:
+        with_labels: yield ``{"images", "labels"}`` dicts instead of bare images.
+
     Returns:
-        train, val, test datasets of images; test images and labels as numpy arrays.
+        train, val, test datasets; test images and labels as numpy arrays.
     """
     out = []
-    for i, (split, split_mode) in enumerate(((TRAIN, mode), (VAL, "static"), (TEST, "static"))):
-        seed = args.seed if i == 0 else 1000 * i  # val/test: fixed, whatever the run's seed
-        ds = binarize(_float_pairs(args, split), split_mode, seed=seed)
-        if split_mode == "static":
-            ds = ds.cache()
+    for i, split in enumerate((TRAIN, VAL, TEST)):
+        if mode == "8-bit":
+            ds = _float_pairs(args, split).cache()
+        else:
+            split_mode = mode if i == 0 else "static"
+            seed = args.seed if i == 0 else 1000 * i  # val/test: fixed, whatever the run's seed
+            ds = binarize(_float_pairs(args, split), split_mode, seed=seed)
+            if split_mode == "static":
+                ds = ds.cache()
         out.append(ds)
     test_images, test_labels = _to_numpy(out[2])
-    train, val, test = (_batch(s.map(lambda x, y: x), args, train=i == 0) for i, s in enumerate(out))
+    select = _images_and_labels if with_labels else _images_only
+    train, val, test = (_batch(s.map(select), args, train=i == 0) for i, s in enumerate(out))
     return train, val, test, test_images, test_labels
 
 

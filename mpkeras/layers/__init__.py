@@ -3,7 +3,7 @@
 from mpkeras.layers.attention import (
     PATTERNS, CausalSelfAttention, SinusoidalPositions, TransformerBlock, attention_pattern, pattern_row)
 from mpkeras.layers.activations import ACTIVATIONS, RandomizedLeakyReLU, get_activation
-from mpkeras.layers.masked import MaskedDense, made_degrees, made_masks
+from mpkeras.layers.masked import MaskedConv2D, MaskedDense, made_degrees, made_masks, pixelcnn_mask
 from mpkeras.layers.recurrent import ElmanCell, LSTMCell, state_jacobian_norms
 from mpkeras.layers.upsampling import UPSAMPLING_KINDS, BedOfNails, MaxPoolWithArgmax, MaxUnpool, upsampling_layer
 
@@ -20,6 +20,7 @@ __all__ = [
     "BedOfNails",
     "ElmanCell",
     "LSTMCell",
+    "MaskedConv2D",
     "MaskedDense",
     "MaxPoolWithArgmax",
     "MaxUnpool",
@@ -27,5 +28,6 @@ __all__ = [
     "get_activation",
     "made_degrees",
     "made_masks",
+    "pixelcnn_mask",
     "upsampling_layer",
 ]

@@ -1,4 +1,4 @@
-"""Masked dense layers for autoregressive models (MADE, FVSBN, and later the flows' conditioners).
+"""Masked layers for autoregressive models: MADE's dense layers and PixelCNN's convolutions.
 
 MADE's degree rule (Germain et al., 2015, Sec. 4): input d gets degree m(d),
 its position in the ordering (1..D); hidden unit k of layer l gets a degree
@@ -13,6 +13,12 @@ Example:
     >>> degrees = made_degrees(784, (500,), ordering="natural", seed=0)
     >>> masks = made_masks(degrees)      # [(784, 500), (500, 784)] float32 0/1
     >>> layer = MaskedDense(500, mask=masks[0])
+
+PixelCNN's masks (van den Oord, Kalchbrenner and Kavukcuoglu, 2016, Sec. 3.4)
+zero the kernel taps at and after the centre in raster order. At the centre
+tap, channels are split into ``color_groups`` contiguous groups (R, G, B) and
+output group g_out may read input group g_in only if g_in < g_out (mask A, the
+first layer) or g_in <= g_out (mask B, every later layer).
 """
 
 import keras
@@ -106,3 +112,72 @@ class MaskedDense(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "num_masks": self.num_masks,
                 "activation": keras.activations.serialize(self.activation)}
+
+
+def pixelcnn_mask(kernel_size, in_channels, out_channels, mask_type, color_groups=1):
+    """The (kh, kw, in, out) 0/1 float32 mask of a PixelCNN convolution (see the module docstring).
+
+    Channel c of n channels belongs to group c * groups // n, so features are
+    contiguous blocks (R block, G block, B block) and an image's channels are
+    groups 0, 1, 2 themselves.
+    """
+    if mask_type not in ("A", "B"):
+        raise ValueError(f"Unknown mask_type {mask_type!r}; use 'A' (first layer) or 'B' (later layers).")
+    for n, name in ((in_channels, "input"), (out_channels, "output")):
+        if n % color_groups:
+            raise ValueError(f"{name} channels ({n}) must be a multiple of color_groups ({color_groups}).")
+    kh, kw = kernel_size
+    cy, cx = kh // 2, kw // 2
+    mask = np.zeros((kh, kw, in_channels, out_channels), np.float32)
+    mask[:cy] = 1  # rows above the centre
+    mask[cy, :cx] = 1  # left of the centre in the centre row
+    g_in = np.arange(in_channels) * color_groups // in_channels
+    g_out = np.arange(out_channels) * color_groups // out_channels
+    allowed = g_in[:, None] < g_out[None] if mask_type == "A" else g_in[:, None] <= g_out[None]
+    mask[cy, cx] = allowed
+    return mask
+
+
+@keras.saving.register_keras_serializable(package="mpkeras")
+class MaskedConv2D(keras.layers.Conv2D):
+    """A ``keras.layers.Conv2D`` whose kernel is multiplied by a PixelCNN mask of type A or B.
+
+    The mask (:func:`pixelcnn_mask`) follows from the configuration, so it is a
+    constant rather than a weight; it multiplies the kernel inside the
+    convolution, so masked taps get zero gradient. Padding is ``same`` and the
+    kernel sizes odd, so output (i, j) sits on input (i, j).
+
+    Args:
+        filters: output channels (a multiple of ``color_groups``).
+        kernel_size: odd int or (kh, kw).
+        mask_type: ``A`` (excludes the centre pixel's own and later channel
+            groups; the first layer) or ``B`` (includes its own group).
+        color_groups: number of channel groups autoregressed at each pixel (1, or 3 for R -> G -> B).
+        **kwargs: other ``Conv2D`` arguments (activation, initializers, ...).
+
+    Example:
+        >>> layer = MaskedConv2D(64, 7, mask_type="A")      # first layer of a PixelCNN
+        >>> layer(images).shape                              # (B, H, W, 64)
+    """
+
+    def __init__(self, filters, kernel_size, mask_type="B", color_groups=1, **kwargs):
+        kwargs.pop("padding", None)
+        super().__init__(filters, kernel_size, padding="same", **kwargs)
+        if any(k % 2 == 0 for k in self.kernel_size):
+            raise ValueError(f"kernel_size must be odd so the centre tap is the pixel itself, got {self.kernel_size}.")
+        self.mask_type = mask_type
+        self.color_groups = int(color_groups)
+        pixelcnn_mask(self.kernel_size, color_groups, filters, mask_type, color_groups)  # validate early
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.kernel_mask = pixelcnn_mask(self.kernel_size, int(input_shape[-1]), self.filters, self.mask_type,
+                                         self.color_groups)
+
+    def convolution_op(self, inputs, kernel):
+        return super().convolution_op(inputs, kernel * ops.cast(self.kernel_mask, kernel.dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("padding", None)
+        return {**config, "mask_type": self.mask_type, "color_groups": self.color_groups}

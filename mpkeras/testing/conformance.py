@@ -69,11 +69,18 @@ def check_contract(name):
     assert callable(getattr(model, "serving_endpoints", None)), f"{name}: no serving_endpoints() method."
 
 
+def _symbolic_inputs(x):
+    """``keras.Input``s with the fixture's per-example shapes and dtypes (a dict of them for dict inputs)."""
+    if isinstance(x, dict):
+        return {k: _symbolic_inputs(v) for k, v in x.items()}
+    return keras.Input(shape=x.shape[1:], batch_size=None, dtype=x.dtype)
+
+
 def check_shapes_and_gradients(name):
     model, fx = build(name)
     eager = model(fx.x, training=False)
     assert _shapes(eager) == fx.output_shapes, f"{name}: eager outputs {_shapes(eager)} != declared {fx.output_shapes}"
-    symbolic = model(keras.Input(shape=fx.x.shape[1:], batch_size=None, dtype=fx.x.dtype), training=False)
+    symbolic = model(_symbolic_inputs(fx.x), training=False)
     expected = fx.output_shapes
     if isinstance(expected, dict):
         expected = {k: (None, *v[1:]) for k, v in expected.items()}

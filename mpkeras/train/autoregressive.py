@@ -1,9 +1,12 @@
-"""The recipe shape of autoregressive models of binary images (``recipes/fvsbn.py``, ``recipes/made.py``).
+"""The recipe shape of autoregressive image models (``recipes/fvsbn.py`` ... ``recipes/gated_pixelcnn.py``).
 
 Data: binarized mnist5k (:func:`mpkeras.data.pipelines.binarized_data`; train
 binarization from ``--binarization``, val and test always static with fixed
-seeds). Evaluation: exact test NLL in nats per image (and bits/dim) on the
-statically binarized test split. Figures: 40 samples drawn in the graph.
+seeds), or 8-bit mnist5k with ``--levels 256`` for the categorical models, with
+``{"images", "labels"}`` batches for class-conditional models. Evaluation: exact
+test NLL in nats per image and bits/dim on the test split. Figures: samples
+drawn in the graph (one row per class for conditional models) and completions
+of the test digits' bottom halves.
 """
 
 import numpy as np
@@ -11,37 +14,76 @@ import numpy as np
 from mpkeras.train.recipe import Recipe
 
 
-def test_nll(log_prob, images, batch_size=250):
-    """-mean log p(x) in nats over ``images`` with ``log_prob(batch) -> {"log_prob": (B,)}``."""
+def test_nll(log_prob, images, labels=None, batch_size=250):
+    """-mean log p(x) in nats over ``images`` with ``log_prob(batch[, labels]) -> {"log_prob": (B,)}``."""
     total = 0.0
     for start in range(0, len(images), batch_size):
-        total += float(np.sum(log_prob(images[start:start + batch_size])["log_prob"]))
+        batch = [images[start:start + batch_size]]
+        if labels is not None:
+            batch.append(labels[start:start + batch_size].astype(np.int32))
+        total += float(np.sum(log_prob(*batch)["log_prob"]))
     return -total / len(images)
 
 
 def evaluate(model, data, args):
     from mpkeras.metrics import bits_per_dim
 
-    images = data.extras["test_images"][:100] if args.smoke else data.extras["test_images"]
-    nll = test_nll(model.log_prob, images)
+    n = 100 if args.smoke else None
+    images = data.extras["test_images"][:n]
+    labels = data.extras["test_labels"][:n] if model.num_classes else None
+    nll = test_nll(model.log_prob, images, labels)
     metrics = {"test_nll_nats": nll, "test_bits_per_dim": bits_per_dim(nll, images[0].size),
-               "binarization": args.binarization,
+               "pixels": "binary" if model.binary else f"{model.num_levels} levels",
                "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights))}  # masks excluded
+    if model.binary:
+        metrics["binarization"] = args.binarization
     if getattr(model, "num_masks", 1) > 1:
-        metrics["test_nll_nats_ensemble"] = test_nll(model.log_prob_ensemble, images)
+        metrics["test_nll_nats_ensemble"] = test_nll(model.log_prob_ensemble, images, labels)
     return metrics
 
 
 def figures(model, data, args, fig_dir):
+    import tensorflow as tf
+
     from mpkeras.train import figures as figs
 
-    samples = model.sample(40, np.array([args.seed, 7], np.int32))["samples"].numpy()
-    return {"samples": figs.image_grid(samples, f"{fig_dir}/samples.png",
-                                       title=f"{type(model).__name__}: samples (pixel by pixel, in the graph)")}
+    sample, sample_conditional, complete = (tf.function(f) for f in (  # a graph, not a Python loop of eager steps
+        model.sample, model.sample_conditional, model.complete))
+    name = type(model).__name__
+    seed = np.array([args.seed, 7], np.int32)
+    num = 10 if args.smoke else 40
+    if model.num_classes:
+        labels = np.tile(np.arange(model.num_classes, dtype=np.int32), max(1, num // model.num_classes))
+        samples = sample_conditional(labels, seed)["samples"].numpy()
+        title = f"{name}: class-conditional samples (column = class)"
+    else:
+        samples = sample(num, seed)["samples"].numpy()
+        title = f"{name}: samples (pixel by pixel, in the graph)"
+    paths = {"samples": figs.image_grid(samples, f"{fig_dir}/samples.png", ncols=model.num_classes or 10,
+                                        title=title)}
+    # Completions: keep the first half of the pixels in the ordering (the top half for raster order).
+    images = data.extras["test_images"][:10]
+    conditional = [data.extras["test_labels"][:10].astype(np.int32)] if model.num_classes else []
+    half = model.num_inputs // 2
+    completed = [complete(images, np.int32(half), seed + k, *conditional)["samples"].numpy() for k in range(2)]
+    known = images.reshape(len(images), -1).copy()
+    known[:, np.asarray(model.order)[half:]] = 0.5  # grey: the unknown pixels
+    paths["completions"] = figs.image_grid(
+        np.concatenate([known.reshape(images.shape), *completed, images]), f"{fig_dir}/completions.png",
+        row_labels=["given", "sample 1", "sample 2", "truth"], title=f"{name}: completions of the second half")
+    return paths
+
+
+def add_level_arguments(p, conditional=True):
+    """``--levels`` (2: binarized, 256: 8-bit) and, for class-conditional models, ``--conditional``."""
+    p.add_argument("--levels", type=int, choices=(2, 256), default=2,
+                   help="pixel values: 2 (binarized mnist5k) or 256 (8-bit mnist5k, a 256-way softmax)")
+    if conditional:
+        p.add_argument("--conditional", action="store_true", help="condition on the digit class")
 
 
 def binary_autoregressive_recipe(model, make_model, add_arguments=None, **defaults):
-    """A :class:`Recipe` for a :class:`~mpkeras.models.BinaryAutoregressive` model."""
+    """A :class:`Recipe` for an :class:`~mpkeras.models.AutoregressiveImageModel`."""
     from mpkeras.data import pipelines
 
     def arguments(p):

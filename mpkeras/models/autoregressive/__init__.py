@@ -1,8 +1,10 @@
-"""Autoregressive density models of binary images: FVSBN, NADE and MADE."""
+"""Autoregressive density models: FVSBN, NADE, MADE, PixelCNN and Gated PixelCNN."""
 
-from mpkeras.models.autoregressive.base import BinaryAutoregressive
+from mpkeras.models.autoregressive.base import AutoregressiveImageModel
 from mpkeras.models.autoregressive.fvsbn import FVSBN
+from mpkeras.models.autoregressive.gated_pixelcnn import GatedPixelCNN
 from mpkeras.models.autoregressive.made import MADE
 from mpkeras.models.autoregressive.nade import NADE
+from mpkeras.models.autoregressive.pixelcnn import PixelCNN
 
-__all__ = ["BinaryAutoregressive", "FVSBN", "MADE", "NADE"]
+__all__ = ["AutoregressiveImageModel", "FVSBN", "GatedPixelCNN", "MADE", "NADE", "PixelCNN",]

@@ -4,13 +4,13 @@ import keras
 import numpy as np
 
 from mpkeras.layers.masked import MaskedDense
-from mpkeras.models.autoregressive.base import BinaryAutoregressive
+from mpkeras.models.autoregressive.base import AutoregressiveImageModel
 from mpkeras.registry import register_model
 
 
 @register_model("fvsbn", dataset="mnist5k", metric="test_nll_nats")
 @keras.saving.register_keras_serializable(package="mpkeras")
-class FVSBN(BinaryAutoregressive):
+class FVSBN(AutoregressiveImageModel):
     """One logistic regression per pixel on the pixels before it: p(x_i = 1 | x_<i) = sigmoid(b_i + sum_{j<i} W_ij x_j).
 
     W is strictly lower triangular (a :class:`~mpkeras.layers.MaskedDense` whose
@@ -41,5 +41,5 @@ class FVSBN(BinaryAutoregressive):
         # kernel[j, i] = W_ij acts on x_j for output i: keep j < i.
         self.regression = MaskedDense(d, mask=np.triu(np.ones((d, d), np.float32), k=1), name="logistic")
 
-    def logits(self, x, training=False):
+    def logits(self, x, training=False, labels=None):
         return self.regression(x)  # (B, D)

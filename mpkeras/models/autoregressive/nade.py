@@ -4,13 +4,13 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.autoregressive.base import BinaryAutoregressive
+from mpkeras.models.autoregressive.base import AutoregressiveImageModel
 from mpkeras.registry import register_model
 
 
 @register_model("nade", dataset="mnist5k", metric="test_nll_nats")
 @keras.saving.register_keras_serializable(package="mpkeras")
-class NADE(BinaryAutoregressive):
+class NADE(AutoregressiveImageModel):
     """NADE: one hidden layer whose weights W are shared by all conditionals.
 
         a_1 = c,   a_{i+1} = a_i + W_{:,i} x_i,   h_i = sigmoid(a_i),   p(x_i = 1 | x_<i) = sigmoid(b_i + V_i . h_i)
@@ -46,7 +46,7 @@ class NADE(BinaryAutoregressive):
         # === Config ===
         self.hidden_units = h
 
-    def logits(self, x, training=False):
+    def logits(self, x, training=False, labels=None):
         contributions = x[:, :, None] * ops.cast(self.w, x.dtype)[None]  # (B, D, H): W_{:,j} x_j
         a = ops.cast(self.c, x.dtype) + ops.cumsum(contributions, axis=1) - contributions  # exclusive: j < i
         return ops.einsum("bdh,dh->bd", ops.sigmoid(a), ops.cast(self.v, x.dtype)) + ops.cast(self.b, x.dtype)
