@@ -5,6 +5,7 @@ from mpkeras.layers.attention import (
 from mpkeras.layers.activations import ACTIVATIONS, RandomizedLeakyReLU, get_activation
 from mpkeras.layers.masked import MaskedConv2D, MaskedDense, made_degrees, made_masks, pixelcnn_mask
 from mpkeras.layers.recurrent import ElmanCell, LSTMCell, state_jacobian_norms
+from mpkeras.layers.row_lstm import RowLSTM
 from mpkeras.layers.upsampling import UPSAMPLING_KINDS, BedOfNails, MaxPoolWithArgmax, MaxUnpool, upsampling_layer
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "MaxPoolWithArgmax",
     "MaxUnpool",
     "RandomizedLeakyReLU",
+    "RowLSTM",
     "get_activation",
     "made_degrees",
     "made_masks",

@@ -1,4 +1,4 @@
-"""Autoregressive density models: FVSBN, NADE, MADE, PixelCNN and Gated PixelCNN."""
+"""Autoregressive density models: FVSBN, NADE, MADE, PixelCNN, Gated PixelCNN, and PixelRNN."""
 
 from mpkeras.models.autoregressive.base import AutoregressiveImageModel
 from mpkeras.models.autoregressive.fvsbn import FVSBN
@@ -6,5 +6,6 @@ from mpkeras.models.autoregressive.gated_pixelcnn import GatedPixelCNN
 from mpkeras.models.autoregressive.made import MADE
 from mpkeras.models.autoregressive.nade import NADE
 from mpkeras.models.autoregressive.pixelcnn import PixelCNN
+from mpkeras.models.autoregressive.pixelrnn import PixelRNN
 
-__all__ = ["AutoregressiveImageModel", "FVSBN", "GatedPixelCNN", "MADE", "NADE", "PixelCNN",]
+__all__ = ["AutoregressiveImageModel", "FVSBN", "GatedPixelCNN", "MADE", "NADE", "PixelCNN", "PixelRNN"]

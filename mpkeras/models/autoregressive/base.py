@@ -140,19 +140,21 @@ class AutoregressiveImageModel(keras.Model):
             return tf.cast(noise < tf.sigmoid(logits), tf.float32)
         return tf.cast(tf.argmax(logits + noise, axis=-1), tf.float32) / (self.num_levels - 1)  # Gumbel-max
 
+    def _noise(self, n, seed):
+        """The sampling noise of ``seed``, one draw per pixel: philox uniforms (N, D) or Gumbels (N, D, K)."""
+        if self.binary:
+            return tf.random.stateless_uniform((n, self.num_inputs), seed, alg="philox")
+        u = tf.random.stateless_uniform((n, self.num_inputs, self.num_levels), seed, minval=1e-7, maxval=1.0,
+                                        alg="philox")
+        return -tf.math.log(-tf.math.log(u))
+
     def _sample(self, canvas, start, seed, labels=None):
         """Completes ``canvas`` (N, D): pixels order[start:] are drawn one by one; earlier ones are kept.
 
         Step i recomputes the logits of the current canvas and draws pixel
         order[i] with philox noise from ``seed``; earlier pixels are final.
         """
-        n = tf.shape(canvas)[0]
-        if self.binary:
-            noise = tf.random.stateless_uniform((n, self.num_inputs), seed, alg="philox")  # (N, D)
-        else:
-            u = tf.random.stateless_uniform((n, self.num_inputs, self.num_levels), seed, minval=1e-7, maxval=1.0,
-                                            alg="philox")
-            noise = -tf.math.log(-tf.math.log(u))  # (N, D, K) Gumbel
+        noise = self._noise(tf.shape(canvas)[0], seed)
         order = tf.constant(self.order, tf.int32)
 
         def body(i, canvas):
