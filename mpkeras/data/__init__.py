@@ -3,7 +3,7 @@
 Example:
     >>> from mpkeras import data
     >>> data.EMBEDDED
-    ('mnist5k', 'digits8x8', 'mnist_seg', 'moving_mnist5k', 'pydoc_text')
+    ('mnist5k', 'digits8x8', 'mnist_seg', 'moving_mnist5k', 'pydoc_text', 'tones16k')
     >>> train = data.load("mnist5k", "train").map(lambda x, y: (data.to_float(x), y))
     >>> train = data.binarize(train, "dynamic", seed=0)
 """

@@ -414,3 +414,129 @@ class PydocText(_EmbeddedBuilder):
         digest = hashlib.sha256(self.corpus().encode("utf-8")).hexdigest()
         for index, text in self.chunks(split):
             yield index, {"text": text, "index": index, "sha256": digest}
+
+
+class Tones16k(_EmbeddedBuilder):
+    """Synthetic 16 kHz mono audio in four sound families, int16, 0.5 s (8,000 samples) per clip.
+
+    Generator (numpy, seeded): clip n belongs to family ``n % 4`` (so the
+    families are balanced) and draws everything else from
+    ``numpy.random.default_rng(seed)``, seed 0 for train and 1 for test:
+
+    * ``harmonic``: a sequence of 1-4 notes of equal length; each note is
+      sum_k k^-b sin(2 pi k f t + phi_k) over K ~ U{3..8} harmonics below 7 kHz,
+      b ~ U[1, 2], f a pentatonic pitch between MIDI 48 and 84 (131-1047 Hz);
+    * ``chirp``: 1-2 exponential sweeps between 150 Hz and 3 kHz, up or down,
+      with a quiet second harmonic;
+    * ``am``: 1-2 notes of 2-3 harmonics, amplitude-modulated by
+      1 + m sin(2 pi f_m t), m ~ U[0.3, 0.9], f_m ~ U[3, 15] Hz (tremolo);
+    * ``fm``: a sequence of 1-4 FM notes sin(2 pi f t + I e(t) sin(2 pi r f t)),
+      r in {0.5, 1, 2, 3}, I ~ U[1, 5] decaying with the note envelope e(t) (bell-like).
+
+    Every note or sweep has an attack of 5-20 ms and an exponential decay
+    (time constant 0.1-0.6 s). Each clip is scaled to a peak of U[0.3, 0.9],
+    gets white noise of standard deviation 0.001 (-60 dBFS, so the data has an
+    entropy floor) and is rounded to int16 (x * 32767). Split: 400 train / 100
+    test clips.
+
+    Features: ``audio`` (8000,) int16 at 16 kHz; ``label`` the family
+    (``ClassLabel``: harmonic, chirp, am, fm); ``num_events`` the number of
+    notes or sweeps. ``supervised_keys`` are ``(audio, label)``.
+    """
+
+    name = "tones16k"
+    SAMPLE_RATE = 16000
+    LENGTH = 8000
+    FAMILIES = ("harmonic", "chirp", "am", "fm")
+    SIZES = {"train": 400, "test": 100}
+    SEEDS = {"train": 0, "test": 1}
+    PENTATONIC = (0, 2, 4, 7, 9)
+    NOISE = 0.001
+    HOMEPAGE = "https://arxiv.org/abs/1609.03499"
+    CITATION = """\
+@article{oord2016wavenet,
+  title={WaveNet: A Generative Model for Raw Audio},
+  author={van den Oord, Aaron and Dieleman, Sander and Zen, Heiga and Simonyan, Karen and Vinyals, Oriol and
+          Graves, Alex and Kalchbrenner, Nal and Senior, Andrew and Kavukcuoglu, Koray},
+  journal={arXiv:1609.03499}, year={2016}
+}"""
+
+    SUPERVISED_KEYS = ("audio", "label")
+
+    def _features(self) -> dict:
+        return {
+            "audio": tfds.features.Audio(shape=(self.LENGTH,), dtype=np.int16, sample_rate=self.SAMPLE_RATE),
+            "label": tfds.features.ClassLabel(names=self.FAMILIES),
+            "num_events": tfds.features.Scalar(dtype=np.int64),
+        }
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        return {split: self._generate_examples(split) for split in ("train", "test")}
+
+    @classmethod
+    def _pitch(cls, rng):
+        """A pentatonic pitch between MIDI 48 and 84, in Hz."""
+        midi = 48 + 12 * rng.integers(0, 3) + cls.PENTATONIC[rng.integers(0, 5)]
+        return 440.0 * 2.0 ** ((midi - 69) / 12.0)
+
+    @classmethod
+    def _envelope(cls, rng, n):
+        """Attack of 5-20 ms, then exponential decay with a time constant of 0.1-0.6 s; (n,)."""
+        t = np.arange(n) / cls.SAMPLE_RATE
+        attack = rng.uniform(0.005, 0.02)
+        return np.minimum(t / attack, 1.0) * np.exp(-np.maximum(t - attack, 0.0) / rng.uniform(0.1, 0.6))
+
+    @classmethod
+    def _event(cls, family, rng, n):
+        """One note or sweep of ``family``, n samples, before scaling."""
+        t = np.arange(n) / cls.SAMPLE_RATE
+        envelope = cls._envelope(rng, n)
+        if family == "harmonic":
+            f, b = cls._pitch(rng), rng.uniform(1.0, 2.0)
+            ks = [k for k in range(1, rng.integers(3, 9) + 1) if k * f < 7000.0]
+            wave = sum(k ** -b * np.sin(2 * np.pi * k * f * t + rng.uniform(0, 2 * np.pi)) for k in ks)
+        elif family == "chirp":
+            f0, f1 = np.exp(rng.uniform(np.log(150.0), np.log(3000.0), size=2))
+            freq = f0 * (f1 / f0) ** (t / t[-1])  # exponential sweep f0 -> f1
+            phase = 2 * np.pi * np.cumsum(freq) / cls.SAMPLE_RATE
+            wave = np.sin(phase) + 0.2 * np.sin(2 * phase)
+        elif family == "am":
+            f = cls._pitch(rng)
+            wave = sum(k ** -1.5 * np.sin(2 * np.pi * k * f * t) for k in range(1, rng.integers(2, 4) + 1))
+            wave = wave * (1.0 + rng.uniform(0.3, 0.9) * np.sin(2 * np.pi * rng.uniform(3.0, 15.0) * t))
+        else:  # fm
+            f, ratio, index = cls._pitch(rng), rng.choice([0.5, 1.0, 2.0, 3.0]), rng.uniform(1.0, 5.0)
+            wave = np.sin(2 * np.pi * f * t + index * envelope * np.sin(2 * np.pi * ratio * f * t))
+        return envelope * wave
+
+    @classmethod
+    def synthesize(cls, num_clips, seed, clean=False):
+        """Clips of the generator above.
+
+        Returns:
+            audio (num_clips, 8000) int16, labels (num_clips,) int64 and the
+            number of notes or sweeps of each clip (num_clips,) int64; with
+            ``clean=True`` also the clips before noise and rounding, float64.
+        """
+        rng = np.random.default_rng(seed)
+        audio = np.zeros((num_clips, cls.LENGTH), np.int16)
+        labels = np.arange(num_clips, dtype=np.int64) % len(cls.FAMILIES)
+        events = np.zeros(num_clips, np.int64)
+        noiseless = np.zeros((num_clips, cls.LENGTH)) if clean else None
+        for i, label in enumerate(labels):
+            family = cls.FAMILIES[label]
+            events[i] = rng.integers(1, 3) if family in ("chirp", "am") else rng.integers(1, 5)
+            bounds = np.linspace(0, cls.LENGTH, events[i] + 1).astype(int)
+            clip = np.concatenate([cls._event(family, rng, b - a) for a, b in zip(bounds[:-1], bounds[1:])])
+            clip = clip * rng.uniform(0.3, 0.9) / np.max(np.abs(clip))
+            if clean:
+                noiseless[i] = clip
+            clip = clip + cls.NOISE * rng.standard_normal(cls.LENGTH)
+            audio[i] = np.round(np.clip(clip, -1.0, 1.0) * 32767).astype(np.int16)
+        return (audio, labels, events, noiseless) if clean else (audio, labels, events)
+
+    def _generate_examples(self, split):
+        audio, labels, events = self.synthesize(self.SIZES[split], self.SEEDS[split])
+        for n in range(len(audio)):
+            yield n, {"audio": audio[n], "label": int(labels[n]), "num_events": int(events[n])}

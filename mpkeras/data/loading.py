@@ -22,10 +22,10 @@ import tensorflow_datasets as tfds
 
 from mpkeras.data import embedded  # noqa: F401  (defining the builders registers them)
 
-EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg", "moving_mnist5k", "pydoc_text")
+EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg", "moving_mnist5k", "pydoc_text", "tones16k")
 """Datasets that build offline from data shipped in installed packages."""
 
-REAL = ("mnist", "fashion_mnist", "cifar10", "oxford_iiit_pet")
+REAL = ("mnist", "fashion_mnist", "cifar10", "oxford_iiit_pet", "speech_commands", "nsynth")
 """TFDS catalogue datasets the recipes support; any other TFDS name also loads."""
 
 DATA_DIR_ENV = "MPKERAS_DATA_DIR"

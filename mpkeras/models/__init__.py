@@ -1,7 +1,7 @@
 """Model families. Importing this package registers every model."""
 
 from mpkeras.models.autoregressive import (
-    FVSBN, MADE, NADE, AutoregressiveImageModel, GatedPixelCNN, PixelCNN, PixelRNN)
+    FVSBN, MADE, NADE, AutoregressiveImageModel, GatedPixelCNN, PixelCNN, PixelRNN, WaveNet)
 from mpkeras.models.cnn import VGG, AlexNet, GoogLeNet, ImageClassifier, LeNet, ResNet, ResNet18, ResNet34, resnet
 from mpkeras.models.convlstm import ConvLSTMPredictor
 from mpkeras.models.language import CharLanguageModel, CharLSTM, TransformerLM
@@ -14,5 +14,5 @@ from mpkeras.models.vae import VAE, BetaVAE, MixturePrior
 __all__ = [
     "AlexNet", "BetaVAE", "AutoregressiveImageModel", "FVSBN", "GatedPixelCNN", "MADE", "NADE", "PixelCNN", "PixelRNN", "CharLanguageModel", "CharLSTM", "ConvLSTMPredictor", "FCN", "GoogLeNet", "ImageClassifier", "LeNet", "LSTMClassifier",
     "MLP", "MixturePrior", "Perceptron", "RecurrentClassifier", "ResNet", "ResNet18", "ResNet34", "RNNClassifier",
-    "Segmenter", "TransformerLM", "UNet", "VAE", "VGG", "resnet",
+    "Segmenter", "TransformerLM", "UNet", "VAE", "VGG", "WaveNet", "resnet",
 ]

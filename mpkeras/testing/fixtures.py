@@ -97,4 +97,4 @@ def _beta_vae():
 # Family fixtures live in their own modules; importing them registers them.
 from mpkeras.testing import (  # noqa: E402,F401
     fixtures_autoregressive, fixtures_perceptron, fixtures_pixelrnn, fixtures_segmentation, fixtures_sequence,
-    fixtures_vision)
+    fixtures_vision, fixtures_wavenet)
