@@ -23,9 +23,7 @@ ids of a 103-character vocabulary (speed does not depend on the text):
 """
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 
@@ -33,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from timing import EpochTimer  # benchmarks/timing.py (the script's own folder)
+from timing import EpochTimer, machine, write_report  # benchmarks/timing.py (the script's own folder)
 
 from mpkeras.layers import ElmanCell
 from mpkeras.models import CharLSTM, TransformerLM
@@ -142,9 +140,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     contexts = [int(c) for c in args.contexts.split(",")]
     parts = args.parts.split(",")
-    report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                          "tensorflow": tf.__version__, "keras": keras.__version__,
-                          "gpus": len(tf.config.list_physical_devices("GPU"))},
+    report = {"machine": machine(),
               "args": vars(args)}
     if "train" in parts:
         report["train"] = train_part(contexts, args.tokens_per_batch, args.steps, args.repeats)
@@ -153,12 +149,7 @@ def main(argv=None):
     if "length" in parts:
         report["length"] = length_part([int(n) for n in args.lengths.split(",")], args.length_batch, args.steps,
                                        args.repeats)
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    tmp = f"{args.out}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
     return report
 
 

@@ -30,9 +30,7 @@ checks this exactly). Samples/s = batch x new samples / median wall time of
 """
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 
@@ -41,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras.models import WaveNet
+from timing import machine, write_report  # benchmarks/timing.py (the script's own folder)
 
 
 def build(stacks, layers):
@@ -101,9 +100,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "wavenet_generation.json"))
     args = p.parse_args(argv)
-    report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                          "tensorflow": tf.__version__, "keras": keras.__version__,
-                          "gpus": len(tf.config.list_physical_devices("GPU"))},
+    report = {"machine": machine(),
               "args": vars(args),
               "naive_baseline": "window: every new sample recomputes the full network over the last "
                                 "receptive_field inputs (a full window from the first step)",
@@ -111,12 +108,7 @@ def main(argv=None):
     for config in args.configs.split(","):
         stacks, layers = (int(v) for v in config.split("x"))
         report["rows"].append(measure(stacks, layers, args.batch, args.fast_steps, args.naive_steps, args.repeats))
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    tmp = f"{args.out}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
     return report
 
 
