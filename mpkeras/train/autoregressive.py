@@ -47,7 +47,9 @@ def figures(model, data, args, fig_dir):
 
     from mpkeras.train import figures as figs
 
-    sample, sample_conditional, complete = (tf.function(f) for f in (  # a graph, not a Python loop of eager steps
+    # Graphs, not Python loops of eager steps. The loops are explicit tf.while_loops, so AutoGraph is not needed;
+    # it also re-reads the source files, and fails if they were edited while the recipe ran.
+    sample, sample_conditional, complete = (tf.function(f, autograph=False) for f in (
         model.sample, model.sample_conditional, model.complete))
     name = type(model).__name__
     seed = np.array([args.seed, 7], np.int32)

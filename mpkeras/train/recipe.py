@@ -289,6 +289,10 @@ def run(recipe: Recipe, args) -> dict:
             RaiseOnNonFinite(),
         ])
 
+    if chief:  # saved first, so a failure in evaluation or figures never loses the trained model
+        tmp_model = os.path.join(run_dir, f"tmp-{os.getpid()}.keras")
+        model.save(tmp_model)
+        os.replace(tmp_model, os.path.join(run_dir, "model.keras"))
     metrics = recipe.evaluate(model, data, args)
     metrics = {k: (v if isinstance(v, (str, int)) else float(v)) for k, v in metrics.items()}
     paths = {"learning_curves": figs.learning_curves(history, os.path.join(fig_dir, "learning_curves.png"))}
@@ -296,10 +300,6 @@ def run(recipe: Recipe, args) -> dict:
         paths.update(recipe.figures(model, data, args, fig_dir))
 
     export_path = None
-    if chief:
-        tmp_model = os.path.join(run_dir, f"tmp-{os.getpid()}.keras")
-        model.save(tmp_model)
-        os.replace(tmp_model, os.path.join(run_dir, "model.keras"))
     if chief and args.export:
         from mpkeras.export import export_model
 
