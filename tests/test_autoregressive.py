@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from mpkeras.layers import MaskedDense, made_degrees, made_masks
-from mpkeras.models import FVSBN, MADE, NADE
+from mpkeras.models import FVSBN, MADE, NADE, GatedPixelCNN, PixelCNN, PixelRNN
 
 SHAPE = (2, 4, 1)  # n = 8 pixels: all 2^8 images can be enumerated
 MODELS = {
@@ -101,8 +101,19 @@ def test_sampling_follows_the_model_and_the_seed():
     assert 0.5 * np.abs(empirical - exact).sum() < 1.5 * 0.5 * np.abs(reference - exact).sum()
 
 
-def test_bad_images_get_clear_errors():
-    model = MODELS["made"]()
+IMAGE_MODELS = {
+    **MODELS,
+    "pixelcnn": lambda: PixelCNN(input_shape=SHAPE, filters=4, num_blocks=1, first_kernel=3, output_filters=4),
+    "gated_pixelcnn": lambda: GatedPixelCNN(input_shape=SHAPE, filters=4, num_layers=2, first_kernel=3,
+                                            output_filters=4),
+    "pixelrnn": lambda: PixelRNN(input_shape=SHAPE, hidden_units=4, input_kernel_size=3, output_units=4),
+}
+
+
+@pytest.mark.parametrize("key", list(IMAGE_MODELS))
+def test_bad_images_get_clear_errors(key):
+    """The base's checks, in Python and in the served graph, hold for every binary image model."""
+    model = IMAGE_MODELS[key]()
     with pytest.raises(ValueError, match="shape|size|rank"):
         model(np.zeros((2, 3, 4, 1), np.float32))
     with pytest.raises(TypeError, match="to_float"):
@@ -111,6 +122,9 @@ def test_bad_images_get_clear_errors():
         model.log_prob(np.full((2, *SHAPE), 0.5, np.float32))
     with pytest.raises(tf.errors.InvalidArgumentError, match="must be binary"):
         model.log_prob(np.full((2, *SHAPE), np.nan, np.float32))
+
+
+def test_bad_made_arguments_get_clear_errors():
     with pytest.raises(ValueError, match="num_masks"):
         MADE(input_shape=SHAPE, num_masks=0)
     with pytest.raises(ValueError, match="Unknown ordering"):
