@@ -540,3 +540,53 @@ class Tones16k(_EmbeddedBuilder):
         audio, labels, events = self.synthesize(self.SIZES[split], self.SEEDS[split])
         for n in range(len(audio)):
             yield n, {"audio": audio[n], "label": int(labels[n]), "num_events": int(events[n])}
+
+
+class TwoMoons(_EmbeddedBuilder):
+    """scikit-learn's two interleaving half circles: 2-D float32 points for density estimation.
+
+    Generator: ``sklearn.datasets.make_moons(n, noise=0.05, random_state=seed)``
+    with seed 0 for train and 1 for test, so every build is identical. The
+    moons span about [-1.1, 2.1] x [-0.6, 1.1]. Split: 10,000 train / 2,000 test
+    points.
+
+    Features: ``point`` (2,) float32; ``label`` the moon (``ClassLabel``: upper,
+    lower). ``supervised_keys`` are ``(point, label)``.
+    """
+
+    name = "two_moons"
+    NOISE = 0.05
+    SIZES = {"train": 10000, "test": 2000}
+    SEEDS = {"train": 0, "test": 1}
+    HOMEPAGE = "https://scikit-learn.org/stable/modules/generated/sklearn.datasets.make_moons.html"
+    CITATION = """\
+@article{pedregosa2011scikit,
+  title={Scikit-learn: Machine Learning in {P}ython},
+  author={Pedregosa, F. and others},
+  journal={Journal of Machine Learning Research}, volume={12}, pages={2825--2830}, year={2011}
+}"""
+
+    SUPERVISED_KEYS = ("point", "label")
+
+    def _features(self) -> dict:
+        return {
+            "point": tfds.features.Tensor(shape=(2,), dtype=np.float32),
+            "label": tfds.features.ClassLabel(names=("upper", "lower")),
+        }
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        return {split: self._generate_examples(split) for split in ("train", "test")}
+
+    @classmethod
+    def points(cls, split):
+        """(points (N, 2) float32, labels (N,) int64) of ``split``."""
+        from sklearn.datasets import make_moons  # pylint: disable=g-import-not-at-top
+
+        x, y = make_moons(cls.SIZES[split], noise=cls.NOISE, random_state=cls.SEEDS[split])
+        return x.astype(np.float32), y.astype(np.int64)
+
+    def _generate_examples(self, split):
+        points, labels = self.points(split)
+        for n in range(len(points)):
+            yield n, {"point": points[n], "label": int(labels[n])}
