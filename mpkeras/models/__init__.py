@@ -12,10 +12,12 @@ from mpkeras.models.segmentation import FCN, Segmenter, UNet
 from mpkeras.models.vae import VAE, BetaVAE, MixturePrior
 from mpkeras.models.autoencoders import (
     PSD, Autoencoder, DenoisingAutoencoder, LinearAutoencoder, SparseAutoencoder, SparseCoding)
+from mpkeras.models.vrnn import CVRNN, VRNN, LSTMDensity, VRNNCell
 
 __all__ = [
     "AlexNet", "BetaVAE", "AutoregressiveImageModel", "FVSBN", "GatedPixelCNN", "MADE", "NADE", "PixelCNN", "PixelRNN", "CharLanguageModel", "CharLSTM", "ConvLSTMPredictor", "FCN", "GoogLeNet", "ImageClassifier", "LeNet", "LSTMClassifier",
     "MLP", "MixturePrior", "Perceptron", "RecurrentClassifier", "ResNet", "ResNet18", "ResNet34", "RNNClassifier",
     "Segmenter", "TransformerLM", "UNet", "VAE", "VGG", "WaveNet", "resnet",
     "Autoencoder", "DenoisingAutoencoder", "LinearAutoencoder", "PSD", "SparseAutoencoder", "SparseCoding",
+    "CVRNN", "LSTMDensity", "VRNN", "VRNNCell",
 ]

@@ -98,5 +98,5 @@ def _beta_vae():
 from mpkeras.testing import (  # noqa: E402,F401
     fixtures_autoregressive, fixtures_perceptron, fixtures_pixelrnn, fixtures_segmentation, fixtures_sequence,
     fixtures_vision, fixtures_wavenet)
+from mpkeras.testing import fixtures_vrnn  # noqa: E402,F401
 from mpkeras.testing import fixtures_autoencoders  # noqa: E402,F401
-from mpkeras.testing import fixtures_flows  # noqa: E402,F401
