@@ -1,0 +1,9 @@
+"""Invertible Keras 3 layers with stateless ``tfb.Bijector`` views (see :mod:`mpkeras.bijectors.base`)."""
+
+from mpkeras.bijectors.actnorm import ActNorm
+from mpkeras.bijectors.base import FlowLayer, LayerBijector
+from mpkeras.bijectors.coupling import AffineCoupling
+from mpkeras.bijectors.invconv import InvertibleConv1x1
+from mpkeras.bijectors.squeeze import FactorOut, Squeeze
+
+__all__ = ["ActNorm", "AffineCoupling", "FactorOut", "FlowLayer", "InvertibleConv1x1", "LayerBijector", "Squeeze"]
