@@ -6,20 +6,16 @@ ELBO and the importance-sampled bound of log p(x | y) in nats per digit, draw di
 """
 
 from mpkeras.models import CVRNN
-from mpkeras.train.vrnn import evaluate_vrnn, vrnn_recipe
+from mpkeras.train.vrnn import add_vrnn_arguments, evaluate_vrnn, vrnn_kwargs, vrnn_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--latent-dim", type=int, default=16)
-    p.add_argument("--units", type=int, default=256)
-    p.add_argument("--feature-units", type=int, default=128)
-    p.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
+    add_vrnn_arguments(p)
     p.set_defaults(conditional=True)  # {"sequences", "labels"} batches
 
 
 def make_model(args, data):
-    return CVRNN(input_shape=data.extras["test_sequences"].shape[1:], num_classes=10, latent_dim=args.latent_dim,
-                 units=args.units, feature_units=args.feature_units, cell=args.cell, seed=args.seed)
+    return CVRNN(num_classes=10, **vrnn_kwargs(args, data))
 
 
 RECIPE = vrnn_recipe("cvrnn", make_model, evaluate_vrnn, add_arguments, epochs=60, batch_size=64, learning_rate=2e-3,

@@ -207,16 +207,6 @@ def test_user_subclass_trains_and_exports(tmp_path):
     np.testing.assert_allclose(served, model.reconstruct(x)["reconstruction"].numpy(), atol=1e-5)
 
 
-@pytest.fixture(scope="module")
-def mnist5k_dir(tmp_path_factory):
-    """One offline build of mnist5k shared by the recipe smoke tests."""
-    from mpkeras import data
-
-    data_dir = str(tmp_path_factory.mktemp("tfds"))
-    data.info("mnist5k", data_dir=data_dir)
-    return data_dir
-
-
 @pytest.mark.parametrize("name,flags,figures", [
     ("linear_ae", [], ["reconstructions"]),
     ("autoencoder", ["--code-dim", "2", "--hidden-units", "16"], ["reconstructions", "code_scatter"]),

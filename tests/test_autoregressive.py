@@ -133,13 +133,12 @@ def test_bad_made_arguments_get_clear_errors():
 
 @pytest.mark.parametrize("name,flags", [("fvsbn", []), ("made", ["--hidden-units", "32", "--num-masks", "2",
                                                                   "--ordering", "random"])])
-def test_recipe_smoke_end_to_end(name, flags, tmp_path_factory):
+def test_recipe_smoke_end_to_end(name, flags, mnist5k_dir, tmp_path_factory):
     import json
 
-    from mpkeras import cli, data
+    from mpkeras import cli
 
-    data_dir = str(tmp_path_factory.mktemp("tfds"))
-    data.info("mnist5k", data_dir=data_dir)
+    data_dir = mnist5k_dir
     out = tmp_path_factory.mktemp(name)
     report = cli.load_recipe(name).main(["--smoke", "--out", str(out), "--data-dir", data_dir, "--verbose", "0",
                                          *flags])

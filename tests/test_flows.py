@@ -125,13 +125,12 @@ def test_bad_inputs_get_clear_errors():
 
 
 @pytest.mark.parametrize("name,flags", [("glow", []), ("conditional_glow", ["--no-export"])])
-def test_recipe_smoke_end_to_end(name, flags, tmp_path_factory):
+def test_recipe_smoke_end_to_end(name, flags, mnist5k_dir, tmp_path_factory):
     import json
 
-    from mpkeras import cli, data
+    from mpkeras import cli
 
-    data_dir = str(tmp_path_factory.mktemp("tfds"))
-    data.info("mnist5k", data_dir=data_dir)
+    data_dir = mnist5k_dir
     out = tmp_path_factory.mktemp(name)
     report = cli.load_recipe(name).main(["--smoke", "--out", str(out), "--data-dir", data_dir, "--verbose", "0",
                                          "--steps", "1", "--hidden-units", "8", *flags])

@@ -175,13 +175,12 @@ def test_bad_arguments_get_clear_errors():
         PixelRNN(input_shape=SHAPE, input_kernel_size=4)
 
 
-def test_recipe_smoke_end_to_end(tmp_path_factory):
+def test_recipe_smoke_end_to_end(mnist5k_dir, tmp_path_factory):
     import json
 
-    from mpkeras import cli, data
+    from mpkeras import cli
 
-    data_dir = str(tmp_path_factory.mktemp("tfds"))
-    data.info("mnist5k", data_dir=data_dir)
+    data_dir = mnist5k_dir
     out = tmp_path_factory.mktemp("pixelrnn")
     report = cli.load_recipe("pixelrnn").main(["--smoke", "--out", str(out), "--data-dir", data_dir, "--verbose", "0",
                                                "--hidden-units", "4", "--num-layers", "1", "--output-units", "4"])

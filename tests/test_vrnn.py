@@ -171,24 +171,15 @@ def test_bad_inputs_get_clear_errors():
         CVRNN(num_classes=0)
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    from mpkeras import data
-
-    path = str(tmp_path_factory.mktemp("tfds"))
-    data.info("mnist5k", data_dir=path)
-    return path
-
-
 @pytest.mark.parametrize("name,flags", [
     ("vrnn", ["--units", "16", "--feature-units", "8", "--latent-dim", "4"]),
     ("cvrnn", ["--units", "16", "--feature-units", "8", "--latent-dim", "4", "--cell", "gru"]),
     ("lstm_density", ["--units", "16"]),
 ])
-def test_recipe_smoke_end_to_end(name, flags, data_dir, tmp_path):
+def test_recipe_smoke_end_to_end(name, flags, mnist5k_dir, tmp_path):
     from mpkeras import cli
 
-    report = cli.load_recipe(name).main(["--smoke", "--out", str(tmp_path), "--data-dir", data_dir, "--verbose", "0",
+    report = cli.load_recipe(name).main(["--smoke", "--out", str(tmp_path), "--data-dir", mnist5k_dir, "--verbose", "0",
                                          *flags])
     test = report["test"]
     assert test["test_nll_nats"] > 0 and np.isfinite(test["test_nll_nats"])  # nats per digit

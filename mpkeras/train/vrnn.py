@@ -48,6 +48,20 @@ def add_arguments(p, iwae_samples=100):
     p.set_defaults(iwae_samples=iwae_samples)
 
 
+def add_vrnn_arguments(p):
+    """The VRNN and CVRNN recipes' architecture flags."""
+    p.add_argument("--latent-dim", type=int, default=16)
+    p.add_argument("--units", type=int, default=256)
+    p.add_argument("--feature-units", type=int, default=128)
+    p.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
+
+
+def vrnn_kwargs(args, data):
+    """Constructor arguments shared by the VRNN and CVRNN recipes."""
+    return dict(input_shape=data.extras["test_sequences"].shape[1:], latent_dim=args.latent_dim, units=args.units,
+                feature_units=args.feature_units, cell=args.cell, seed=args.seed)
+
+
 def _batched(fn, arrays, batch_size):
     """Concatenates ``fn(*batch)`` dict outputs over batches of ``arrays`` (numpy)."""
     out = {}
