@@ -1,6 +1,6 @@
 """Training throughput (samples/s, i.e. images/s) with XLA off and on.
 
-    python benchmarks/train_throughput.py [--models mlp,vae,lenet,resnet18,unet] [--steps 200]
+    python benchmarks/train_throughput.py [--models mlp,vae,lenet,resnet18,unet,realnvp,glow] [--steps 200]
         [--batch-size 128] [--out FILE.json]
 
 Each configuration compiles, warms up for one epoch of ``--warmup`` steps, then
@@ -31,6 +31,9 @@ CONFIGS = {
                               batch_norm=True), target="class"),
     "resnet18": dict(kwargs=dict(input_shape=(28, 28, 1), width=16, stem="small"), target="class"),
     "unet": dict(kwargs=dict(input_shape=(64, 64, 1), num_classes=11), target="mask"),
+    # Flows: the NLL needs no target; binary pixels are valid inputs (the logit preprocessing keeps them finite).
+    "realnvp": dict(kwargs=dict(input_shape=(2,), num_couplings=8, hidden_units=128), target=None),
+    "glow": dict(kwargs=dict(input_shape=(28, 28, 1), levels=2, steps=8, hidden_units=64), target=None),
 }
 
 
