@@ -259,3 +259,16 @@ def test_zoo_recipe_defaults_build_a_regularized_classifier(name, zoo_data):
     # The recipe's model carries the toolkit: train statistics, augmentation and weight decay.
     assert model.input_mean == tuple(data.extras["standardizer"].mean.tolist())
     assert model.augment_shift > 0 and model.augment_rotation > 0 and model.weight_decay > 0
+
+
+@pytest.mark.parametrize("name,head", [("lenet", "out"), ("alexnet", "fc8"), ("vgg", "classifier"),
+                                       ("googlenet", "fc"), ("resnet18", "fc")])
+def test_features_are_what_the_output_layer_reads(name, head):
+    """``features`` (the penultimate representation, used by FD-mnist5k) gives the logits through the output layer."""
+    from mpkeras.testing import conformance
+
+    model, fx = conformance.build(name)
+    features = model.features(fx.x)
+    assert features.shape.rank == 2 and features.shape[0] == len(fx.x)
+    np.testing.assert_allclose(getattr(model, head)(features).numpy(), model(fx.x, training=False).numpy(),
+                               rtol=1e-4, atol=1e-5)

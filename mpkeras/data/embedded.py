@@ -590,3 +590,67 @@ class TwoMoons(_EmbeddedBuilder):
         points, labels = self.points(split)
         for n in range(len(points)):
             yield n, {"point": points[n], "label": int(labels[n])}
+
+
+class Ring8(_EmbeddedBuilder):
+    """Eight Gaussians on a ring: the 2-D mode-coverage benchmark of GANs, float32 points.
+
+    Generator: a mixture of ``NUM_MODES = 8`` isotropic Gaussians with equal
+    weights, means mu_k = RADIUS (cos 2 pi k / 8, sin 2 pi k / 8) on a circle of
+    ``RADIUS = 2`` and standard deviation ``STD = 0.02`` (the setting of Metz et
+    al. 2017). Example n draws its mode k_n ~ U{0..7} and its point
+    mu_k + STD * eps, eps ~ N(0, I_2), from ``numpy.random.default_rng(seed)``,
+    seed 0 for train and 1 for test, so every build is identical. Split:
+    10,000 train / 2,000 test points.
+
+    Features: ``point`` (2,) float32; ``label`` the mode k (``ClassLabel``, 8
+    classes). ``supervised_keys`` are ``(point, label)``. The generator is
+    :meth:`points`, the means :meth:`centers`; see
+    ``mpkeras.metrics.mode_coverage`` for the metric.
+    """
+
+    name = "ring8"
+    NUM_MODES = 8
+    RADIUS = 2.0
+    STD = 0.02
+    SIZES = {"train": 10000, "test": 2000}
+    SEEDS = {"train": 0, "test": 1}
+    HOMEPAGE = "https://arxiv.org/abs/1611.02163"
+    CITATION = """\
+@inproceedings{metz2017unrolled,
+  title={Unrolled Generative Adversarial Networks},
+  author={Metz, Luke and Poole, Ben and Pfau, David and Sohl-Dickstein, Jascha},
+  booktitle={International Conference on Learning Representations (ICLR)}, year={2017}
+}"""
+
+    SUPERVISED_KEYS = ("point", "label")
+
+    def _features(self) -> dict:
+        return {
+            "point": tfds.features.Tensor(shape=(2,), dtype=np.float32),
+            "label": tfds.features.ClassLabel(num_classes=self.NUM_MODES),
+        }
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        return {split: self._generate_examples(split) for split in ("train", "test")}
+
+    @classmethod
+    def centers(cls):
+        """The mode means (NUM_MODES, 2) float64: RADIUS (cos 2 pi k / 8, sin 2 pi k / 8)."""
+        angles = 2 * np.pi * np.arange(cls.NUM_MODES) / cls.NUM_MODES
+        return cls.RADIUS * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+    @classmethod
+    def points(cls, split):
+        """(points (N, 2) float32, labels (N,) int64) of ``split``."""
+        rng = np.random.default_rng(cls.SEEDS[split])
+        n = cls.SIZES[split]
+        labels = rng.integers(0, cls.NUM_MODES, size=n)
+        points = cls.centers()[labels] + cls.STD * rng.standard_normal((n, 2))
+        return points.astype(np.float32), labels.astype(np.int64)
+
+    def _generate_examples(self, split):
+        points, labels = self.points(split)
+        for n in range(len(points)):
+            yield n, {"point": points[n], "label": int(labels[n])}

@@ -98,6 +98,9 @@ class AlexNet(ImageClassifier):
         self.batch_norm = batch_norm
 
     def forward(self, x, training=False):
+        return self.fc8(self.embed(x, training=training))  # (B, num_classes)
+
+    def embed(self, x, training=False):
         h = self.pad(x) if self.pad is not None else x  # (B, 228, 228, 3) for the imagenet stem
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             h = conv(h)  # conv1: (B, 55, 55, 96) imagenet / (B, 28, 28, 48) small
@@ -110,8 +113,7 @@ class AlexNet(ImageClassifier):
                 h = self.pool(h)  # imagenet: 27, 13, 6; small: 13, 6, 2
         h = self.flatten(h)  # (B, 6*6*256) imagenet
         h = self.drop(self.fc6(h), training=training)  # dropout in fc6 and fc7, as in the paper
-        h = self.drop(self.fc7(h), training=training)
-        return self.fc8(h)  # (B, num_classes)
+        return self.drop(self.fc7(h), training=training)  # (B, 4096) imagenet
 
     def get_config(self):
         return {

@@ -147,12 +147,30 @@ class ImageClassifier(keras.Model):
         if training:  # images only: the labels of a classifier do not move with the pixels
             for layer in self.augmentation:
                 x = layer(x, training=True)
-        x = (x - ops.convert_to_tensor(self.input_mean, x.dtype)) / ops.convert_to_tensor(self.input_std, x.dtype)
-        return self.forward(x, training=training)  # (B, num_classes) logits
+        return self.forward(self.standardize(x), training=training)  # (B, num_classes) logits
+
+    def standardize(self, x):
+        """(x - mean) / std with the constructor's per-channel input statistics."""
+        return (x - ops.convert_to_tensor(self.input_mean, x.dtype)) / ops.convert_to_tensor(self.input_std, x.dtype)
 
     def forward(self, x, training=False):
-        """Standardized images (B, H, W, C) -> logits (B, num_classes). Subclasses implement it."""
+        """Standardized images (B, H, W, C) -> logits (B, num_classes). Subclasses implement it, usually as
+        the output layer applied to :meth:`embed`."""
         raise NotImplementedError
+
+    def embed(self, x, training=False):
+        """Standardized images (B, H, W, C) -> the representation (B, D) the output layer reads."""
+        raise NotImplementedError(f"{type(self).__name__} does not expose its penultimate representation; "
+                                  "implement embed(x, training) to use it as a feature extractor.")
+
+    def features(self, images):
+        """The penultimate representation (B, D) of images in [0, 1], in inference mode.
+
+        These are the features of sample-quality distances such as
+        :func:`mpkeras.metrics.fd_mnist5k`.
+        """
+        check_images(images, self.input_shape, "images")
+        return self.embed(self.standardize(ops.convert_to_tensor(images)), training=False)
 
     # --- Training -----------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, **kwargs):

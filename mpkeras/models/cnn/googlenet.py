@@ -157,6 +157,9 @@ class GoogLeNet(ImageClassifier):
         keras.Model.build(self, input_shape)
 
     def forward(self, x, training=False):
+        return self.fc(self.embed(x, training=training))  # (B, num_classes)
+
+    def embed(self, x, training=False):
         h = x
         for layer in self.stem_layers:
             h = layer(h, training=training) if isinstance(layer, ConvBNReLU) else layer(h)  # (B, 28, 28, 192) / (B, 14, 14, 192)
@@ -168,8 +171,7 @@ class GoogLeNet(ImageClassifier):
             if name in POOL_AFTER:
                 h = self.pool(h)
         self._aux_logits = tuple(aux_logits)
-        h = self.drop(self.gap(h), training=training)  # (B, 1024 * width)
-        return self.fc(h)  # (B, num_classes)
+        return self.drop(self.gap(h), training=training)  # (B, 1024 * width)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The main loss, plus ``aux_weight`` times each auxiliary cross-entropy in training."""

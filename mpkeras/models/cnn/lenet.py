@@ -78,6 +78,9 @@ class LeNet(ImageClassifier):
         self.batch_norm = batch_norm
 
     def forward(self, x, training=False):
+        return self.out(self.drop(self.embed(x, training=training), training=training))  # (B, num_classes)
+
+    def embed(self, x, training=False):
         h = self.c1(x)  # (B, H, W, 6)
         if self.n1 is not None:
             h = self.n1(h, training=training)
@@ -87,8 +90,7 @@ class LeNet(ImageClassifier):
             h = self.n3(h, training=training)
         h = self.s4(self.act(h))  # (B, 5, 5, 16) for 28x28 inputs
         h = self.flatten(self.act(self.c5(h)))  # (B, 120)
-        h = self.act(self.f6(self.drop(h, training=training)))  # (B, 84)
-        return self.out(self.drop(h, training=training))  # (B, num_classes)
+        return self.act(self.f6(self.drop(h, training=training)))  # (B, 84)
 
     def get_config(self):
         return {

@@ -97,12 +97,15 @@ class ResNet(ImageClassifier):
         self.stem = stem
 
     def forward(self, x, training=False):
+        return self.fc(self.embed(x, training=training))  # (B, num_classes)
+
+    def embed(self, x, training=False):
         h = ops.relu(self.stem_bn(self.stem_conv(x), training=training))  # (B, 112, 112, w) / (B, 28, 28, w)
         if self.stem_pool is not None:
             h = self.stem_pool(h)  # (B, 56, 56, w)
         for block in self.blocks:
             h = block(h, training=training)  # ends at (B, 7, 7, 8w) / (B, 4, 4, 8w)
-        return self.fc(self.gap(h))  # (B, num_classes)
+        return self.gap(h)  # (B, 8w)
 
     def get_config(self):
         return {**super().get_config(), "stage_blocks": self.stage_blocks, "width": self.width, "stem": self.stem}

@@ -69,6 +69,9 @@ class VGG(ImageClassifier):
         self.batch_norm = batch_norm
 
     def forward(self, x, training=False):
+        return self.classifier(self.embed(x, training=training))  # (B, num_classes)
+
+    def embed(self, x, training=False):
         h = x
         for stage in self.stages:
             for conv in stage:
@@ -78,7 +81,7 @@ class VGG(ImageClassifier):
         h = self.flatten(h)  # (B, 7*7*512) for 224x224 inputs
         for fc in self.fc:
             h = self.drop(fc(h), training=training)  # dropout on fc1 and fc2, as in the paper
-        return self.classifier(h)  # (B, num_classes)
+        return h  # (B, 4096) imagenet
 
     def get_config(self):
         return {
