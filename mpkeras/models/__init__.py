@@ -14,6 +14,7 @@ from mpkeras.models.vae import VAE, BetaVAE, MixturePrior
 from mpkeras.models.autoencoders import (
     PSD, Autoencoder, DenoisingAutoencoder, LinearAutoencoder, SparseAutoencoder, SparseCoding)
 from mpkeras.models.vrnn import CVRNN, VRNN, LSTMDensity, VRNNCell
+from mpkeras.models.gan import GAN, WGAN, WGANGP
 
 __all__ = [
     "AlexNet", "BetaVAE", "AutoregressiveImageModel", "FVSBN", "GatedPixelCNN", "MADE", "NADE", "PixelCNN", "PixelRNN", "CharLanguageModel", "CharLSTM", "ConvLSTMPredictor", "FCN", "GoogLeNet", "ImageClassifier", "LeNet", "LSTMClassifier",
@@ -23,4 +24,5 @@ __all__ = [
     "CVRNN", "LSTMDensity", "VRNN", "VRNNCell",
     "RealNVP",
     "ConditionalGlow", "FlowModel", "Glow",
+    "GAN", "WGAN", "WGANGP",
 ]

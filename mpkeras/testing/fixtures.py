@@ -101,3 +101,4 @@ from mpkeras.testing import (  # noqa: E402,F401
 from mpkeras.testing import fixtures_vrnn  # noqa: E402,F401
 from mpkeras.testing import fixtures_autoencoders  # noqa: E402,F401
 from mpkeras.testing import fixtures_flows  # noqa: E402,F401
+from mpkeras.testing import fixtures_gan  # noqa: E402,F401

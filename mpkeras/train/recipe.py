@@ -246,7 +246,11 @@ def run(recipe: Recipe, args) -> dict:
             # Build (resuming needs the weights) from zeros of the input spec: drawing a real
             # batch would advance the stateful RNG of augmentation layers in the pipeline.
             sample = tf.nest.map_structure(lambda s: tf.zeros([2, *s.shape[1:]], s.dtype), train_ds.element_spec)
-            model(sample[0] if isinstance(sample, tuple) else sample)
+            inputs = sample[0] if isinstance(sample, tuple) else sample
+            if hasattr(model, "build_from_data"):  # e.g. GANs, whose call() takes z, not the data
+                model.build_from_data(inputs)
+            else:
+                model(inputs)
             optimizer = make_optimizer(args, steps_per_epoch=int(train_ds.cardinality()), epochs=epochs)
             extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
             model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
