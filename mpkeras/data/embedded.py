@@ -542,7 +542,37 @@ class Tones16k(_EmbeddedBuilder):
             yield n, {"audio": audio[n], "label": int(labels[n]), "num_events": int(events[n])}
 
 
-class TwoMoons(_EmbeddedBuilder):
+class _PointsBuilder(_EmbeddedBuilder):
+    """Shared code of the generated 2-D point sets: ``point`` (2,) float32 and a ``label``, from :meth:`points`.
+
+    Subclasses set ``SIZES``, ``SEEDS``, ``LABELS`` (the ``ClassLabel`` names)
+    and implement ``points(split) -> (points (N, 2) float32, labels (N,) int64)``.
+    """
+
+    SUPERVISED_KEYS = ("point", "label")
+    LABELS: tuple[str, ...] = ()
+
+    def _features(self) -> dict:
+        return {
+            "point": tfds.features.Tensor(shape=(2,), dtype=np.float32),
+            "label": tfds.features.ClassLabel(names=self.LABELS),
+        }
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        return {split: self._generate_examples(split) for split in ("train", "test")}
+
+    @classmethod
+    def points(cls, split):
+        raise NotImplementedError
+
+    def _generate_examples(self, split):
+        points, labels = self.points(split)
+        for n in range(len(points)):
+            yield n, {"point": points[n], "label": int(labels[n])}
+
+
+class TwoMoons(_PointsBuilder):
     """scikit-learn's two interleaving half circles: 2-D float32 points for density estimation.
 
     Generator: ``sklearn.datasets.make_moons(n, noise=0.05, random_state=seed)``
@@ -566,17 +596,7 @@ class TwoMoons(_EmbeddedBuilder):
   journal={Journal of Machine Learning Research}, volume={12}, pages={2825--2830}, year={2011}
 }"""
 
-    SUPERVISED_KEYS = ("point", "label")
-
-    def _features(self) -> dict:
-        return {
-            "point": tfds.features.Tensor(shape=(2,), dtype=np.float32),
-            "label": tfds.features.ClassLabel(names=("upper", "lower")),
-        }
-
-    def _split_generators(self, dl_manager):
-        del dl_manager  # Nothing to download.
-        return {split: self._generate_examples(split) for split in ("train", "test")}
+    LABELS = ("upper", "lower")
 
     @classmethod
     def points(cls, split):
@@ -586,13 +606,8 @@ class TwoMoons(_EmbeddedBuilder):
         x, y = make_moons(cls.SIZES[split], noise=cls.NOISE, random_state=cls.SEEDS[split])
         return x.astype(np.float32), y.astype(np.int64)
 
-    def _generate_examples(self, split):
-        points, labels = self.points(split)
-        for n in range(len(points)):
-            yield n, {"point": points[n], "label": int(labels[n])}
 
-
-class Ring8(_EmbeddedBuilder):
+class Ring8(_PointsBuilder):
     """Eight Gaussians on a ring: the 2-D mode-coverage benchmark of GANs, float32 points.
 
     Generator: a mixture of ``NUM_MODES = 8`` isotropic Gaussians with equal
@@ -623,17 +638,7 @@ class Ring8(_EmbeddedBuilder):
   booktitle={International Conference on Learning Representations (ICLR)}, year={2017}
 }"""
 
-    SUPERVISED_KEYS = ("point", "label")
-
-    def _features(self) -> dict:
-        return {
-            "point": tfds.features.Tensor(shape=(2,), dtype=np.float32),
-            "label": tfds.features.ClassLabel(num_classes=self.NUM_MODES),
-        }
-
-    def _split_generators(self, dl_manager):
-        del dl_manager  # Nothing to download.
-        return {split: self._generate_examples(split) for split in ("train", "test")}
+    LABELS = tuple(str(k) for k in range(NUM_MODES))  # the mode k
 
     @classmethod
     def centers(cls):
@@ -649,8 +654,3 @@ class Ring8(_EmbeddedBuilder):
         labels = rng.integers(0, cls.NUM_MODES, size=n)
         points = cls.centers()[labels] + cls.STD * rng.standard_normal((n, 2))
         return points.astype(np.float32), labels.astype(np.int64)
-
-    def _generate_examples(self, split):
-        points, labels = self.points(split)
-        for n in range(len(points)):
-            yield n, {"point": points[n], "label": int(labels[n])}
