@@ -57,6 +57,8 @@ class Recipe:
         figures: ``(model, data, args, fig_dir) -> dict`` of name -> PNG path.
         add_arguments: adds recipe-specific flags to the parser.
         compile_kwargs: ``(args) -> dict`` of extra ``compile`` arguments (loss, metrics).
+        callbacks: ``(args, data, run_dir) -> list`` of extra Keras callbacks for the main ``fit`` (e.g. sample
+            grids over training); added on the chief only.
         epochs, batch_size, learning_rate, patience, monitor, jit, schedule, clip_norm: defaults of the shared flags.
     """
 
@@ -67,6 +69,7 @@ class Recipe:
     figures: Callable | None = None
     add_arguments: Callable | None = None
     compile_kwargs: Callable | None = None
+    callbacks: Callable | None = None
     epochs: int = 20
     batch_size: int = 128
     learning_rate: float = 1e-3
@@ -266,6 +269,8 @@ def run(recipe: Recipe, args) -> dict:
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
         RaiseOnNonFinite(),
     ]
+    if recipe.callbacks and chief:
+        callbacks += recipe.callbacks(args, data, run_dir)
     if args.patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=args.patience, restore_best_weights=True)
