@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mpkeras.models import GAN, WGAN, WGANGP
+from mpkeras.models import GAN, WGAN, WGANGP, UnrolledGAN
 
 
 def _snapshot(variables):
@@ -17,7 +17,7 @@ def _changed(before, variables):
     return [not np.array_equal(b, np.array(v)) for b, v in zip(before, variables)]
 
 
-@pytest.mark.parametrize("cls", [GAN, WGANGP, WGAN])
+@pytest.mark.parametrize("cls", [GAN, WGANGP, WGAN, UnrolledGAN])
 def test_each_update_changes_only_its_own_network(cls):
     keras.utils.set_random_seed(0)
     model = cls(input_shape=(2,), latent_dim=3, hidden_units=(8,), seed=1)
@@ -34,7 +34,7 @@ def test_each_update_changes_only_its_own_network(cls):
     assert not any(_changed(g_before, g_vars)), "the discriminator update changed generator weights"
 
     g_before, d_before = _snapshot(g_vars), _snapshot(d_vars)
-    model.generator_step(16)
+    model.generator_step(16, real)
     assert all(_changed(g_before, g_vars)), "the generator update missed weights"
     assert not any(_changed(d_before, d_vars)), "the generator update changed discriminator weights"
 
@@ -159,6 +159,7 @@ def ring8_dir(tmp_path_factory):
     ("gan", ["--generator-loss", "minimax"]),
     ("wgan_gp", ["--discriminator-steps", "2"]),
     ("wgan", ["--discriminator-steps", "2"]),
+    ("unrolled_gan", ["--unroll-steps", "2"]),
 ])
 def test_recipe_smoke_end_to_end(name, flags, ring8_dir, tmp_path_factory):
     from mpkeras import cli

@@ -15,6 +15,7 @@ from mpkeras.models.autoencoders import (
     PSD, Autoencoder, DenoisingAutoencoder, LinearAutoencoder, SparseAutoencoder, SparseCoding)
 from mpkeras.models.vrnn import CVRNN, VRNN, LSTMDensity, VRNNCell
 from mpkeras.models.gan import GAN, WGAN, WGANGP
+from mpkeras.models.unrolled_gan import UnrolledGAN
 
 __all__ = [
     "AlexNet", "BetaVAE", "AutoregressiveImageModel", "FVSBN", "GatedPixelCNN", "MADE", "NADE", "PixelCNN", "PixelRNN", "CharLanguageModel", "CharLSTM", "ConvLSTMPredictor", "FCN", "GoogLeNet", "ImageClassifier", "LeNet", "LSTMClassifier",
@@ -24,5 +25,5 @@ __all__ = [
     "CVRNN", "LSTMDensity", "VRNN", "VRNNCell",
     "RealNVP",
     "ConditionalGlow", "FlowModel", "Glow",
-    "GAN", "WGAN", "WGANGP",
+    "GAN", "WGAN", "WGANGP", "UnrolledGAN",
 ]

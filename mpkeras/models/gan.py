@@ -184,8 +184,11 @@ class GAN(keras.Model):
         self.after_discriminator_step()
         return d_loss
 
-    def generator_step(self, batch_size):
-        """One generator update on ``batch_size`` fresh samples; touches only generator variables."""
+    def generator_step(self, batch_size, real=None):
+        """One generator update on ``batch_size`` fresh samples; touches only generator variables.
+
+        ``real`` (the real batch) is unused here; the unrolled GAN's lookahead needs it.
+        """
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generator(self.draw_z(batch_size), training=True)
@@ -200,7 +203,7 @@ class GAN(keras.Model):
         real = self._real(data)  # (B, *input_shape)
         for _ in range(self.discriminator_steps):  # k is a small Python int: unrolled in the graph
             d_loss = self.discriminator_step(real)
-        g_loss = self.generator_step(ops.shape(real)[0])
+        g_loss = self.generator_step(ops.shape(real)[0], real)
         for tracker, value in ((self.loss_tracker, d_loss), (self.d_loss_tracker, d_loss),
                                (self.g_loss_tracker, g_loss)):
             tracker.update_state(value)

@@ -50,3 +50,9 @@ def _wgan():
     return Fixture(kwargs=dict(input_shape=(2,), latent_dim=2, hidden_units=(16, 16), discriminator_steps=2,
                                clip_value=0.1, seed=1),
                    x=_points(), output_shapes=(16, 2), compile_kwargs=_frozen_generator())
+
+
+@fixture("unrolled_gan")
+def _unrolled_gan():
+    return Fixture(kwargs=dict(input_shape=(2,), latent_dim=2, hidden_units=(16, 16), unroll_steps=2, seed=1),
+                   x=_points(), output_shapes=(16, 2), compile_kwargs=_frozen_generator())
