@@ -1,6 +1,6 @@
 """Train an unrolled GAN (Metz et al. 2017) on the 8-Gaussian ring; report modes covered and export.
 
-    python recipes/unrolled_gan.py [--unroll-steps 5] [--unroll-learning-rate 1e-2] [--epochs N] [--seed 0]
+    python recipes/unrolled_gan.py [--unroll-steps 5] [--unroll-optimizer adam|sgd] [--epochs N] [--seed 0]
                                    [--smoke] [--out DIR]
 """
 
@@ -14,11 +14,14 @@ def add_arguments(p):
     gan.add_arguments(p, beta_1=0.5, beta_2=0.999, discriminator_steps=1)
     p.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="non_saturating")
     p.add_argument("--unroll-steps", type=int, default=5, help="k, discriminator steps the generator looks ahead")
-    p.add_argument("--unroll-learning-rate", type=float, default=1e-2, help="eta of the inner gradient steps")
+    p.add_argument("--unroll-optimizer", choices=("adam", "sgd"), default="adam",
+                   help="inner steps: the discriminator optimizer's Adam state continued, or plain gradient steps")
+    p.add_argument("--unroll-learning-rate", type=float, default=1e-2, help="eta of the inner steps with sgd")
 
 
 def make_model(args, data):
-    return UnrolledGAN(unroll_steps=args.unroll_steps, unroll_learning_rate=args.unroll_learning_rate,
+    return UnrolledGAN(unroll_steps=args.unroll_steps, unroll_optimizer=args.unroll_optimizer,
+                       unroll_learning_rate=args.unroll_learning_rate,
                        generator_loss=args.generator_loss, **gan.model_kwargs(args, data))
 
 

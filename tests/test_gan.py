@@ -173,3 +173,30 @@ def test_recipe_smoke_end_to_end(name, flags, ring8_dir, tmp_path_factory):
     assert report["history"]["g_loss"][0] != 0.0  # the trackers report through fit
     assert (out / "runs" / name / "figures" / "samples.png").exists()
     assert (out / "exported" / name / "1" / "saved_model.pb").exists()
+
+
+def _ring_experiment():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "gan_ring8.py"
+    spec = importlib.util.spec_from_file_location("gan_ring8", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ring_experiment_table_reports_every_seed_and_the_means(tmp_path):
+    import json
+    import os
+
+    experiment = _ring_experiment()
+    for seed, (modes, hq) in enumerate([(8, 0.9), (5, 0.2), (2, 0.1)]):
+        path = experiment.metrics_path(str(tmp_path), "unrolled_gan", seed)
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            json.dump({"test": {"modes_covered": modes, "high_quality_fraction": hq}, "seconds": 60 + seed}, f)
+    row = experiment.table(str(tmp_path), ["unrolled_gan"], [0, 1, 2]).splitlines()[2]
+    assert row == "| `unrolled_gan` | 8 (0.900) | 5 (0.200) | 2 (0.100) | 5.00 | 0.400 | 60–62 s |"
+    with pytest.raises(SystemExit):
+        experiment.main(["--out", str(tmp_path), "--methods", "gan,vae"])

@@ -15,7 +15,7 @@ def _pair(**unrolled_kwargs):
         keras.utils.set_random_seed(0)
         model = cls(input_shape=(2,), latent_dim=3, hidden_units=(8, 8), seed=5, **extra)
         model(tf.zeros([1, 3]))
-        model.compile(generator_optimizer=keras.optimizers.SGD(0.1), discriminator_optimizer=keras.optimizers.SGD(0.1))
+        model.compile(generator_optimizer=keras.optimizers.SGD(0.1), discriminator_optimizer=keras.optimizers.Adam(0.05))
         models.append(model)
     models[1].set_weights(models[0].get_weights())
     return models
@@ -35,23 +35,31 @@ def test_zero_unroll_steps_is_the_plain_generator_update():
 
 
 def test_lookahead_changes_the_update():
-    plain, unrolled = _pair(unroll_steps=3, unroll_learning_rate=0.5)
+    plain, unrolled = _pair(unroll_steps=3)
     real = tf.random.stateless_normal([16, 2], seed=[1, 2]) + 2.0
+    plain.discriminator_step(real)  # the Adam lookahead continues these moments
+    unrolled.discriminator_step(real)
     plain.generator_step(16, real)
     unrolled.generator_step(16, real)
     assert any(not np.allclose(a, b, atol=1e-6)
                for a, b in zip(plain.generator.get_weights(), unrolled.generator.get_weights()))
 
 
-def test_unrolled_gradient_matches_finite_differences_of_the_surrogate():
+@pytest.mark.parametrize("unroll_optimizer,learning_rate", [("sgd", 1.0), ("adam", 0.05)])
+def test_unrolled_gradient_matches_finite_differences_of_the_surrogate(unroll_optimizer, learning_rate):
     # f_K(x_fake) = L_G(x_fake; theta_D^K(x_fake)) as a function of the generator's samples: autodiff through the
     # inner updates must match central differences, and must differ from the gradient with theta_D^K held fixed.
     keras.utils.set_random_seed(0)
-    model = UnrolledGAN(input_shape=(2,), latent_dim=2, hidden_units=(16,), unroll_steps=2, unroll_learning_rate=1.0)
+    model = UnrolledGAN(input_shape=(2,), latent_dim=2, hidden_units=(16,), unroll_steps=2,
+                        unroll_optimizer=unroll_optimizer, unroll_learning_rate=learning_rate, seed=3)
     model(tf.zeros([1, 2]))
+    optimizer = keras.optimizers.Adam(learning_rate) if unroll_optimizer == "adam" else keras.optimizers.SGD(0.1)
+    model.compile(discriminator_optimizer=optimizer)
     rng = np.random.default_rng(0)
     real = tf.constant(rng.normal(size=(8, 2)) + 1.5, tf.float32)
     fake = tf.constant(rng.normal(size=(8, 2)), tf.float32)
+    for _ in range(3):  # moments for the Adam lookahead to continue
+        model.discriminator_step(real)
     with tf.GradientTape() as tape:
         tape.watch(fake)
         surrogate = model.generator_loss_unrolled(real, fake)
@@ -82,3 +90,7 @@ def test_bad_arguments_get_clear_errors():
         UnrolledGAN(unroll_steps=-1)
     with pytest.raises(ValueError, match="unroll_learning_rate must be > 0"):
         UnrolledGAN(unroll_learning_rate=0.0)
+    with pytest.raises(ValueError, match="Unknown unroll_optimizer"):
+        UnrolledGAN(unroll_optimizer="rmsprop")
+    with pytest.raises(ValueError, match="continues the discriminator optimizer.s Adam state, but it is RMSprop"):
+        UnrolledGAN(input_shape=(2,), latent_dim=2).compile(discriminator_optimizer=keras.optimizers.RMSprop())

@@ -7,6 +7,8 @@ from keras import ops
 from mpkeras.models.gan import GAN
 from mpkeras.registry import register_model
 
+UNROLL_OPTIMIZERS = ("adam", "sgd")
+
 
 @register_model("unrolled_gan", dataset="ring8", metric="modes_covered")
 @keras.saving.register_keras_serializable(package="mpkeras")
@@ -31,18 +33,28 @@ class UnrolledGAN(GAN):
     that optimizer); the inner steps are only a lookahead and are thrown away.
     With ``unroll_steps=0`` the update is exactly the plain GAN's.
 
-    The inner updates are plain gradient descent with step ``unroll_learning_rate``
-    (the paper unrolls the discriminator's own optimizer, Adam; SGD keeps the
-    lookahead a few lines of differentiable code). They run on a copy of D's
-    weights held as tensors: ``discriminator_loss`` is evaluated with D's variables
-    mapped to those tensors by a ``keras.StatelessScope``, so every subclass's
-    loss (and batch-norm statistics, which the scope never writes back) can be
-    unrolled unchanged. The same real batch and generator samples are used in
-    every inner step and in the final generator objective.
+    The inner updates are, by default, the discriminator's own Adam update
+    continued from its current moment estimates (m, v and step count t), as in
+    the paper:
+
+        m_j = b1 m_{j-1} + (1 - b1) g_j,   v_j = b2 v_{j-1} + (1 - b2) g_j^2,
+        theta_D^{j+1} = theta_D^j - lr sqrt(1 - b2^(t+j)) / (1 - b1^(t+j)) m_j / (sqrt(v_j) + eps),
+
+    which is smooth in g_j, so the lookahead stays differentiable (a fresh
+    Adam's first step, lr g / |g|, would not pass on any gradient). With
+    ``unroll_optimizer="sgd"`` they are plain gradient steps with
+    ``unroll_learning_rate``. They run on a copy of D's weights held as
+    tensors: ``discriminator_loss`` is evaluated with D's variables mapped to
+    those tensors by a ``keras.StatelessScope``, so every subclass's loss (and
+    batch-norm statistics, which the scope never writes back) can be unrolled
+    unchanged. The same real batch and generator samples are used in every
+    inner step and in the final generator objective.
 
     Args:
         unroll_steps: k, discriminator steps of the lookahead (0 = the plain GAN update).
-        unroll_learning_rate: eta of the inner gradient steps.
+        unroll_optimizer: ``"adam"`` (continue the discriminator optimizer's Adam state; it must be a
+            ``keras.optimizers.Adam``) or ``"sgd"``.
+        unroll_learning_rate: eta of the inner steps with ``unroll_optimizer="sgd"``.
         **kwargs: the :class:`GAN` arguments.
 
     Example:
@@ -56,14 +68,18 @@ class UnrolledGAN(GAN):
         Networks", ICLR 2017.
     """
 
-    def __init__(self, unroll_steps=5, unroll_learning_rate=1e-2, **kwargs):
+    def __init__(self, unroll_steps=5, unroll_optimizer="adam", unroll_learning_rate=1e-2, **kwargs):
         if int(unroll_steps) < 0:
             raise ValueError(f"unroll_steps must be >= 0, got {unroll_steps}.")
+        if unroll_optimizer not in UNROLL_OPTIMIZERS:
+            raise ValueError(f"Unknown unroll_optimizer {unroll_optimizer!r}; choose one of "
+                             f"{', '.join(UNROLL_OPTIMIZERS)}.")
         if unroll_learning_rate <= 0:
             raise ValueError(f"unroll_learning_rate must be > 0, got {unroll_learning_rate}.")
         super().__init__(**kwargs)
         # === Config ===
         self.unroll_steps = int(unroll_steps)
+        self.unroll_optimizer = unroll_optimizer
         self.unroll_learning_rate = float(unroll_learning_rate)
         # === Layers === (those of GAN)
 
@@ -73,15 +89,56 @@ class UnrolledGAN(GAN):
         with keras.StatelessScope(state_mapping=mapping):
             return self.discriminator_loss(real, fake)
 
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        if self.unroll_optimizer == "adam" and not isinstance(self.discriminator_optimizer, keras.optimizers.Adam):
+            raise ValueError(f"unroll_optimizer='adam' continues the discriminator optimizer's Adam state, but it is "
+                             f"{type(self.discriminator_optimizer).__name__}; use Adam or unroll_optimizer='sgd'.")
+
+    def _adam_lookahead(self):
+        """Returns ``step(j, weights, grads, state) -> (weights, state)``: Adam from D's optimizer state."""
+        opt = self.discriminator_optimizer
+        variables = self.discriminator.trainable_variables
+        if not opt.built:
+            opt.build(variables)
+        lr = ops.cast(opt.learning_rate, "float32")
+        t0 = ops.cast(opt.iterations, "float32")
+        b1, b2 = float(opt.beta_1), float(opt.beta_2)
+
+        def step(j, weights, grads, state):
+            t = t0 + float(j + 1)
+            alpha = lr * ops.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+            new_state, new_weights = [], []
+            for w, g, (m, v) in zip(weights, grads, state):
+                m, v = b1 * m + (1.0 - b1) * g, b2 * v + (1.0 - b2) * ops.square(g)
+                new_weights.append(w - alpha * m / (ops.sqrt(v) + opt.epsilon))
+                new_state.append((m, v))
+            return new_weights, new_state
+
+        index = opt._get_variable_index  # pylint: disable=protected-access  (Keras 3 Adam's slot lookup)
+        state = [(opt._momentums[index(v)].value, opt._velocities[index(v)].value)  # pylint: disable=protected-access
+                 for v in variables]
+        return step, state
+
     def unrolled_weights(self, real, fake):
-        """theta_D^k: D's trainable weights after k inner gradient steps, differentiable in ``fake`` (and so in G)."""
+        """theta_D^k: D's trainable weights after k inner steps, differentiable in ``fake`` (and so in G)."""
         weights = [v.value for v in self.discriminator.trainable_variables]
-        for _ in range(self.unroll_steps):  # k is a small Python int: unrolled in the graph
+        if self.unroll_steps == 0:
+            return weights
+        if self.unroll_optimizer == "adam":
+            step, state = self._adam_lookahead()
+        else:
+            state = None
+
+            def step(j, weights, grads, state):
+                del j
+                return [w - self.unroll_learning_rate * g for w, g in zip(weights, grads)], state
+
+        for j in range(self.unroll_steps):  # k is a small Python int: unrolled in the graph
             with tf.GradientTape() as tape:
                 tape.watch(weights)
                 loss = self.discriminator_loss_at(weights, real, fake)
-            grads = tape.gradient(loss, weights)
-            weights = [w - self.unroll_learning_rate * g for w, g in zip(weights, grads)]
+            weights, state = step(j, weights, tape.gradient(loss, weights), state)
         return weights
 
     def generator_loss_unrolled(self, real, fake):
@@ -103,5 +160,5 @@ class UnrolledGAN(GAN):
         return g_loss
 
     def get_config(self):
-        return {**super().get_config(), "unroll_steps": self.unroll_steps,
+        return {**super().get_config(), "unroll_steps": self.unroll_steps, "unroll_optimizer": self.unroll_optimizer,
                 "unroll_learning_rate": self.unroll_learning_rate}
