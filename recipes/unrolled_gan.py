@@ -12,7 +12,8 @@ from mpkeras.train import gan
 
 def add_arguments(p):
     gan.add_arguments(p, beta_1=0.5, beta_2=0.999, discriminator_steps=1)
-    p.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="non_saturating")
+    p.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="minimax",
+                   help="the paper unrolls the minimax value function V")
     p.add_argument("--unroll-steps", type=int, default=5, help="k, discriminator steps the generator looks ahead")
     p.add_argument("--unroll-optimizer", choices=("adam", "sgd"), default="adam",
                    help="inner steps: the discriminator optimizer's Adam state continued, or plain gradient steps")

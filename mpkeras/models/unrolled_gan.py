@@ -21,14 +21,20 @@ class UnrolledGAN(GAN):
 
         theta_D^{j+1} = theta_D^j - eta * df(theta_G, theta_D^j) / dtheta_D^j,
 
-    and the generator minimizes the surrogate objective
+    and the generator minimizes the surrogate objective, the value function at
+    the unrolled discriminator,
 
-        f_K(theta_G, theta_D) = L_G(theta_G, theta_D^K(theta_G, theta_D)),
+        f_K(theta_G, theta_D) = V(theta_G, theta_D^K(theta_G, theta_D))
+                              = E[log D_K(x)] + E[log(1 - D_K(G(z)))],
 
     differentiating *through* the k inner updates (eq. 7): the term
-    dL_G/dtheta_D^K * dtheta_D^K/dtheta_G tells the generator how the
+    dV/dtheta_D^K * dtheta_D^K/dtheta_G tells the generator how the
     discriminator would react to its move, which penalizes collapsing onto the
-    mode that the discriminator currently likes least. The discriminator itself
+    mode that the discriminator currently likes least. (``"non_saturating"``
+    swaps E[log(1 - D_K(G(z)))] for -E[log D_K(G(z))]; the paper unrolls the
+    minimax V, which the recipe uses. Minimizing the generator's loss on fake
+    samples alone, without V's real-data term, measured badly here: every ring
+    sample in one blob with the discriminator winning, 0 of 8 modes.) The discriminator itself
     is updated as in the plain GAN (its own optimizer, theta_D <- theta_D^1 of
     that optimizer); the inner steps are only a lookahead and are thrown away.
     With ``unroll_steps=0`` the update is exactly the plain GAN's.
@@ -142,12 +148,22 @@ class UnrolledGAN(GAN):
         return weights
 
     def generator_loss_unrolled(self, real, fake):
-        """f_K: the mean generator objective on D's logits with D's weights theta_D^k."""
+        """f_K: the generator's loss on the value function with D's weights theta_D^k.
+
+        ``"minimax"``: V(G, D_K) = E[log D_K(x)] + E[log(1 - D_K(G(z)))] exactly
+        (eq. 7); ``"non_saturating"`` replaces the second term by -E[log D_K(G(z))].
+        The first term has no direct dependence on G, but through theta_D^k it
+        has: G is rewarded for moves that keep the discriminator's next steps
+        from gaining on the real data too. With k = 0 it is constant in G, and
+        the update is the plain GAN's.
+        """
         weights = self.unrolled_weights(real, fake)
         mapping = list(zip(self.discriminator.trainable_variables, weights))
         with keras.StatelessScope(state_mapping=mapping):
-            logits = self.discriminator_logits(fake, training=True)  # (B,)
-        return ops.mean(self.generator_objective(logits))
+            real_logits = self.discriminator_logits(real, training=True)  # (B,)
+            fake_logits = self.discriminator_logits(fake, training=True)  # (B,)
+        # E[log D_K(x)] = -E[softplus(-l)]
+        return ops.mean(self.generator_objective(fake_logits)) - ops.mean(ops.softplus(-real_logits))
 
     def generator_step(self, batch_size, real=None):
         """One generator update against the unrolled discriminator; touches only generator variables."""
