@@ -1,6 +1,6 @@
 """Train an unrolled GAN (Metz et al. 2017) on the 8-Gaussian ring; report modes covered and export.
 
-    python recipes/unrolled_gan.py [--unroll-steps 5] [--unroll-optimizer adam|sgd] [--epochs N] [--seed 0]
+    python recipes/unrolled_gan.py [--unroll-steps 5] [--unroll-optimizer sgd|adam] [--epochs N] [--seed 0]
                                    [--smoke] [--out DIR]
 """
 
@@ -15,9 +15,9 @@ def add_arguments(p):
     p.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="minimax",
                    help="the paper unrolls the minimax value function V")
     p.add_argument("--unroll-steps", type=int, default=5, help="k, discriminator steps the generator looks ahead")
-    p.add_argument("--unroll-optimizer", choices=("adam", "sgd"), default="adam",
-                   help="inner steps: the discriminator optimizer's Adam state continued, or plain gradient steps")
-    p.add_argument("--unroll-learning-rate", type=float, default=1e-2, help="eta of the inner steps with sgd")
+    p.add_argument("--unroll-optimizer", choices=("sgd", "adam"), default="sgd",
+                   help="inner steps: plain gradient steps, or the discriminator optimizer's Adam state continued")
+    p.add_argument("--unroll-learning-rate", type=float, default=1e-3, help="eta of the inner steps with sgd")
 
 
 def make_model(args, data):
