@@ -17,7 +17,8 @@ from mpkeras.data.embedded import PydocText
 SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360), "mnist_seg": (4000, 1000), "moving_mnist5k": (2000, 500),
          # 1,024-character chunks of this Python's pydoc_data.topics text, every 10th one for test
          "pydoc_text": (lambda n: (n - n // 10, n // 10))(-(-len(PydocText.corpus()) // PydocText.CHUNK)),
-         "tones16k": (400, 100), "two_moons": (10000, 2000), "ring8": (10000, 2000)}
+         "tones16k": (400, 100), "two_moons": (10000, 2000), "ring8": (10000, 2000),
+         "mnist5k_inpaint": (4000, 1000)}
 SHAPES = {"mnist5k": (28, 28, 1), "digits8x8": (8, 8, 1)}  # the classification sets; mnist_seg: test_data_segmentation.py
 
 

@@ -94,4 +94,5 @@ def test_bad_arguments_get_clear_errors():
     with pytest.raises(ValueError, match="Unknown unroll_optimizer"):
         UnrolledGAN(unroll_optimizer="rmsprop")
     with pytest.raises(ValueError, match="continues the discriminator optimizer.s Adam state, but it is RMSprop"):
-        UnrolledGAN(input_shape=(2,), latent_dim=2, unroll_optimizer="adam").compile(discriminator_optimizer=keras.optimizers.RMSprop())
+        model = UnrolledGAN(input_shape=(2,), latent_dim=2, unroll_optimizer="adam")
+        model.compile(discriminator_optimizer=keras.optimizers.RMSprop())

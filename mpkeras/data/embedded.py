@@ -12,7 +12,8 @@ Example keys are row indices in the source data, so they are stable across build
 ``mnist_seg`` composes multi-digit segmentation canvases from the mnist5k splits
 with a seeded generator (see :class:`MnistSeg`); ``moving_mnist5k`` makes
 20-frame sequences of 1-2 mnist5k digits bouncing in a 64x64 frame (see
-:class:`MovingMnist5k`).
+:class:`MovingMnist5k`); ``mnist5k_inpaint`` pairs each mnist5k digit, with a
+seeded gray 14x14 square over it, with the whole digit (see :class:`Mnist5kInpaint`).
 
 Example:
     >>> import tensorflow_datasets as tfds
@@ -654,3 +655,67 @@ class Ring8(_PointsBuilder):
         labels = rng.integers(0, cls.NUM_MODES, size=n)
         points = cls.centers()[labels] + cls.STD * rng.standard_normal((n, 2))
         return points.astype(np.float32), labels.astype(np.int64)
+
+
+class Mnist5kInpaint(_EmbeddedBuilder):
+    """Paired inpainting from mnist5k: a digit with a gray square occluder -> the whole digit, 28x28x1 uint8.
+
+    Generator: every mnist5k digit (source row r) gets one ``SIZE`` x ``SIZE`` =
+    14 x 14 square (a quarter of the image) whose top-left corner (top, left) is
+    drawn from ``numpy.random.default_rng((SEED, r))``, each uniform in
+    ``OFFSETS`` = 4..10. The square then lies on the digit's usual box
+    (rows and columns 4..23) and hides about half of its ink, so the completion
+    is ambiguous (is the hidden part of a 4 closed like a 9, does a 3 close into
+    an 8?). ``input`` is the digit with the square set to ``FILL`` = 128 (a flat
+    gray that marks the hole), ``target`` the untouched digit. Train and test
+    are mnist5k's own splits (4,000 / 1,000, stratified, seed 0), and example
+    keys are source rows, so every build is identical and each digit keeps its
+    occluder across builds.
+
+    Features: ``input`` and ``target`` (28, 28, 1) uint8; ``label`` the digit
+    class; ``box`` (4,) int64: (top, left, height, width) of the square.
+    ``supervised_keys`` are ``(input, target)``.
+    """
+
+    name = "mnist5k_inpaint"
+    SHAPE = (28, 28, 1)
+    SIZE, FILL, SEED = 14, 128, 7
+    OFFSETS = (4, 10)  # inclusive range of the square's top-left row and column
+    HOMEPAGE = Mnist5k.HOMEPAGE
+    CITATION = _MNIST_CITATION
+
+    SUPERVISED_KEYS = ("input", "target")
+
+    def _features(self) -> dict:
+        return {
+            "input": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
+            "target": tfds.features.Image(shape=self.SHAPE, dtype=np.uint8),
+            "label": tfds.features.ClassLabel(num_classes=10),
+            "box": tfds.features.Tensor(shape=(4,), dtype=np.int64),
+        }
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Nothing to download.
+        digits, labels = Mnist5k._arrays()
+        rows = _stratified_split(labels, Mnist5k.TEST_SIZE)
+        return {split: self._generate_examples(digits, labels, rows[split]) for split in ("train", "test")}
+
+    @classmethod
+    def box(cls, row):
+        """(top, left, height, width) of the occluder of source row ``row``."""
+        top, left = np.random.default_rng((cls.SEED, int(row))).integers(cls.OFFSETS[0], cls.OFFSETS[1] + 1, size=2)
+        return np.array([top, left, cls.SIZE, cls.SIZE], np.int64)
+
+    @classmethod
+    def occlude(cls, digit, box):
+        """The digit (28, 28) uint8 with the ``box`` square set to ``FILL``."""
+        top, left, height, width = (int(v) for v in box)
+        masked = digit.copy()
+        masked[top:top + height, left:left + width] = cls.FILL
+        return masked
+
+    def _generate_examples(self, digits, labels, rows):
+        for row in rows:
+            box = self.box(row)
+            yield int(row), {"input": self.occlude(digits[row], box)[..., None], "target": digits[row][..., None],
+                             "label": int(labels[row]), "box": box}

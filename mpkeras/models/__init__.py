@@ -15,7 +15,9 @@ from mpkeras.models.autoencoders import (
     PSD, Autoencoder, DenoisingAutoencoder, LinearAutoencoder, SparseAutoencoder, SparseCoding)
 from mpkeras.models.vrnn import CVRNN, VRNN, LSTMDensity, VRNNCell
 from mpkeras.models.gan import GAN, WGAN, WGANGP
+from mpkeras.models.dcgan import CGAN, DCGAN
 from mpkeras.models.unrolled_gan import UnrolledGAN
+from mpkeras.models.pix2pix import Pix2Pix
 
 __all__ = [
     "AlexNet", "BetaVAE", "AutoregressiveImageModel", "FVSBN", "GatedPixelCNN", "MADE", "NADE", "PixelCNN", "PixelRNN", "CharLanguageModel", "CharLSTM", "ConvLSTMPredictor", "FCN", "GoogLeNet", "ImageClassifier", "LeNet", "LSTMClassifier",
@@ -26,4 +28,6 @@ __all__ = [
     "RealNVP",
     "ConditionalGlow", "FlowModel", "Glow",
     "GAN", "WGAN", "WGANGP", "UnrolledGAN",
+    "CGAN", "DCGAN",
+    "Pix2Pix",
 ]

@@ -10,6 +10,7 @@ from mpkeras.models.common import check_input
 from mpkeras.registry import register_model
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
+ARCHITECTURES = ("mlp", "dcgan")
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
@@ -55,6 +56,11 @@ class GAN(keras.Model):
         generator_loss: ``"non_saturating"`` or ``"minimax"`` (ignored by the Wasserstein subclasses).
         discriminator_steps: k, discriminator updates per generator update.
         seed: seed of the training-time z draws.
+        architecture: ``"mlp"`` (``hidden_units``; any input shape) or ``"dcgan"`` (images (H, W, C): the
+            conv networks of :func:`mpkeras.models.dcgan.dcgan_generator` / ``dcgan_discriminator``, with
+            ``filters``; D without normalization here, as a per-example critic needs; the ``dcgan`` model adds
+            batch norm). Both networks work on images in [0, 1].
+        filters: conv widths of the ``"dcgan"`` discriminator from its input up; the generator uses them reversed.
 
     Example:
         >>> gan = GAN(input_shape=(2,), latent_dim=8)
@@ -67,8 +73,11 @@ class GAN(keras.Model):
     """
 
     def __init__(self, input_shape=(2,), latent_dim=8, hidden_units=(128, 128, 128),
-                 generator_loss="non_saturating", discriminator_steps=1, seed=None, **kwargs):
+                 generator_loss="non_saturating", discriminator_steps=1, seed=None, architecture="mlp",
+                 filters=(32, 64), **kwargs):
         super().__init__(**kwargs)
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"Unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}.")
         if generator_loss not in GENERATOR_LOSSES:
             raise ValueError(f"Unknown generator_loss {generator_loss!r}; choose one of {', '.join(GENERATOR_LOSSES)}.")
         if int(discriminator_steps) < 1:
@@ -80,6 +89,8 @@ class GAN(keras.Model):
         self.generator_loss = generator_loss
         self.discriminator_steps = int(discriminator_steps)
         self.seed = seed
+        self.architecture = architecture
+        self.filters = tuple(filters)
         # === Layers ===
         self.generator = self.build_generator()
         self.discriminator = self.build_discriminator()
@@ -93,12 +104,21 @@ class GAN(keras.Model):
     # --- Networks (override these) --------------------------------------------
     def build_generator(self):
         """z (B, latent_dim) -> x (B, *input_shape)."""
+        if self.architecture == "dcgan":
+            from mpkeras.models.dcgan import dcgan_generator  # pylint: disable=g-import-not-at-top  (it imports us)
+
+            return dcgan_generator(self.input_shape, self.latent_dim, self.filters)
         layers = [keras.layers.Dense(u, activation="relu") for u in self.hidden_units]
         layers += [keras.layers.Dense(math.prod(self.input_shape)), keras.layers.Reshape(self.input_shape)]
         return keras.Sequential(layers, name="generator")
 
     def build_discriminator(self, kernel_initializer="glorot_uniform"):
         """x (B, *input_shape) -> (B, 1) logits (critic values for the Wasserstein GANs)."""
+        if self.architecture == "dcgan":
+            from mpkeras.models.dcgan import dcgan_discriminator  # pylint: disable=g-import-not-at-top
+
+            return dcgan_discriminator(self.input_shape, self.filters, normalization=None,
+                                       kernel_initializer=kernel_initializer)
         layers = [keras.layers.Flatten()]
         for u in self.hidden_units:
             layers += [keras.layers.Dense(u, kernel_initializer=kernel_initializer), keras.layers.LeakyReLU(0.2)]
@@ -254,7 +274,8 @@ class GAN(keras.Model):
     def get_config(self):
         return {**super().get_config(), "input_shape": self.input_shape, "latent_dim": self.latent_dim,
                 "hidden_units": self.hidden_units, "generator_loss": self.generator_loss,
-                "discriminator_steps": self.discriminator_steps, "seed": self.seed}
+                "discriminator_steps": self.discriminator_steps, "seed": self.seed,
+                "architecture": self.architecture, "filters": self.filters}
 
 
 register_model("gan", dataset="ring8", metric="modes_covered")(GAN)

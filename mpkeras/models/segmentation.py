@@ -64,12 +64,14 @@ class Segmenter(keras.Model):
         Segmentation", CVPR 2015.
     """
 
+    min_classes = 2  # 1 for image-to-image subclasses whose "classes" are output channels (pix2pix)
+
     def __init__(self, input_shape=(64, 64, 1), num_classes=11, input_mean=0.0, input_std=1.0, **kwargs):
         super().__init__(**kwargs)
         if len(input_shape) != 3:
             raise ValueError(f"input_shape must be (height, width, channels), got {tuple(input_shape)}.")
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+        if num_classes < self.min_classes:
+            raise ValueError(f"num_classes must be at least {self.min_classes}, got {num_classes}.")
         # === Config ===
         self.input_shape = tuple(input_shape)
         self.num_classes = int(num_classes)

@@ -56,3 +56,32 @@ def _wgan():
 def _unrolled_gan():
     return Fixture(kwargs=dict(input_shape=(2,), latent_dim=2, hidden_units=(16, 16), unroll_steps=2, seed=1),
                    x=_points(), output_shapes=(16, 2), compile_kwargs=_frozen_generator())
+
+
+# --- Image GANs (mpkeras/models/dcgan.py) ---------------------------------------------
+# call() takes generator inputs and fit() real images, so these fixtures use Keras's (inputs, targets) form:
+# x holds the generator's inputs (z; for the cGAN {"z", "labels"}), y the real images (8x8 binary bars, far from
+# the untrained generator's grey samples). The models read the real images from y (and draw fresh z every step).
+
+
+def _image_batch(n=16, latent_dim=4, seed=0):
+    from mpkeras.testing.fixtures import _binary_images
+
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, latent_dim)).astype(np.float32), _binary_images(n, (8, 8, 1), seed=seed)
+
+
+@fixture("dcgan")
+def _dcgan():
+    z, images = _image_batch()
+    return Fixture(kwargs=dict(input_shape=(8, 8, 1), latent_dim=4, filters=(4, 8), seed=1), x=z, y=images,
+                   output_shapes=(16, 8, 8, 1), compile_kwargs=_frozen_generator())
+
+
+@fixture("cgan")
+def _cgan():
+    z, images = _image_batch()
+    labels = (np.arange(16) % 3).astype(np.int32)
+    return Fixture(kwargs=dict(input_shape=(8, 8, 1), latent_dim=4, filters=(4, 8), num_classes=3, seed=1),
+                   x={"z": z, "labels": labels}, y=images, output_shapes=(16, 8, 8, 1),
+                   compile_kwargs=_frozen_generator())
