@@ -13,8 +13,35 @@ GENERATOR_LOSSES = ("non_saturating", "minimax")
 ARCHITECTURES = ("mlp", "dcgan")
 
 
+class TwoOptimizers:
+    """Mixin of two-player models (GANs, pix2pix): one optimizer per network, set by :meth:`compile`.
+
+    The model's ``train_step`` applies ``generator_optimizer`` to the generator's
+    variables and ``discriminator_optimizer`` to the discriminator's; Keras's own
+    ``optimizer`` (in ``compile``'s ``kwargs``) is accepted and unused.
+    """
+
+    def default_optimizers(self):
+        """(generator, discriminator) optimizers used when compile() gets none: Adam(2e-4, beta_1=0.5) (DCGAN)."""
+        return (keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+
+    def compile(self, generator_optimizer=None, discriminator_optimizer=None, **kwargs):
+        """Keras compile plus one optimizer per network (defaults: :meth:`default_optimizers`).
+
+        ``optimizer`` (in ``kwargs``) is Keras's own and is not used by ``train_step``.
+        """
+        super().compile(**kwargs)
+        default_g, default_d = self.default_optimizers()
+        self.generator_optimizer = keras.optimizers.get(generator_optimizer or default_g)
+        self.discriminator_optimizer = keras.optimizers.get(discriminator_optimizer or default_d)
+
+    def get_compile_config(self):
+        """None: the two optimizers are not saved with the model; call compile() again after loading."""
+        return None
+
+
 @keras.saving.register_keras_serializable(package="mpkeras")
-class GAN(keras.Model):
+class GAN(TwoOptimizers, keras.Model):
     """A generator G: z -> x and a discriminator D: x -> logit, trained as a two-player game.
 
     The discriminator maximizes the value function
@@ -125,10 +152,6 @@ class GAN(keras.Model):
         layers += [keras.layers.Dense(1, kernel_initializer=kernel_initializer)]
         return keras.Sequential(layers, name="discriminator")
 
-    def default_optimizers(self):
-        """(generator, discriminator) optimizers used when compile() gets none: Adam(2e-4, beta_1=0.5) (DCGAN)."""
-        return (keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
-
     def build(self, input_shape):
         self.generator.build((None, self.latent_dim))
         self.discriminator.build((None, *self.input_shape))
@@ -138,20 +161,6 @@ class GAN(keras.Model):
         """Builds both networks from a data batch (the recipe runner's hook; ``call`` takes z, not x)."""
         del x
         self(tf.zeros([1, self.latent_dim]))
-
-    def compile(self, generator_optimizer=None, discriminator_optimizer=None, **kwargs):
-        """Keras compile plus one optimizer per network (defaults: :meth:`default_optimizers`).
-
-        ``optimizer`` (in ``kwargs``) is Keras's own and is not used by ``train_step``.
-        """
-        super().compile(**kwargs)
-        default_g, default_d = self.default_optimizers()
-        self.generator_optimizer = keras.optimizers.get(generator_optimizer or default_g)
-        self.discriminator_optimizer = keras.optimizers.get(discriminator_optimizer or default_d)
-
-    def get_compile_config(self):
-        """None: the two optimizers are not saved with the model; call compile() again after loading."""
-        return None
 
     @property
     def metrics(self):

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from mpkeras.models.common import check_images, check_input
+from mpkeras.models.gan import TwoOptimizers
 from mpkeras.models.segmentation import UNet
 from mpkeras.registry import register_model
 
@@ -33,7 +34,7 @@ def patch_receptive_field(num_strided, kernel=4, stride=2, last_kernel=3):
 
 @register_model("pix2pix", dataset="mnist5k_inpaint", metric="test_fd_mnist5k")
 @keras.saving.register_keras_serializable(package="mpkeras")
-class Pix2Pix(keras.Model):
+class Pix2Pix(TwoOptimizers, keras.Model):
     """Pix2Pix: a U-Net G: x -> y trained with a conditional PatchGAN D and an L1 term.
 
     The generator G is :class:`UNetGenerator` (the vision U-Net: conv blocks,
@@ -67,7 +68,9 @@ class Pix2Pix(keras.Model):
     nothing to G's gradient): the baseline of the paper's Table 1.
 
     ``train_step`` makes one D update (D variables only) and then one G update
-    (G variables only), each with its own optimizer (:meth:`compile`).
+    (G variables only), each with its own optimizer (``compile(generator_optimizer=...,
+    discriminator_optimizer=...)``, from :class:`~mpkeras.models.gan.TwoOptimizers`;
+    default Adam(2e-4, beta_1=0.5), as in the paper).
     :meth:`compute_loss` returns L_G (what ``fit`` reports as ``loss`` and
     ``evaluate`` returns), and ``d_loss``, ``g_gan`` and ``l1`` are reported too.
 
@@ -147,28 +150,10 @@ class Pix2Pix(keras.Model):
         layers.append(keras.layers.Conv2D(1, 3, padding="same", dtype="float32", name="patch_logits"))
         return keras.Sequential(layers, name="discriminator")
 
-    def default_optimizers(self):
-        """(generator, discriminator) optimizers when compile() gets none: Adam(2e-4, beta_1=0.5), as in the paper."""
-        return (keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
-
     def build(self, input_shape):
         self.generator.build((None, *self.input_shape))
         self.discriminator.build((None, *self.input_shape[:2], self.input_shape[2] + self.output_channels))
         super().build(input_shape)
-
-    def compile(self, generator_optimizer=None, discriminator_optimizer=None, **kwargs):
-        """Keras compile plus one optimizer per network (defaults: :meth:`default_optimizers`).
-
-        ``optimizer`` (in ``kwargs``) is Keras's own and is not used by ``train_step``.
-        """
-        super().compile(**kwargs)
-        default_g, default_d = self.default_optimizers()
-        self.generator_optimizer = keras.optimizers.get(generator_optimizer or default_g)
-        self.discriminator_optimizer = keras.optimizers.get(discriminator_optimizer or default_d)
-
-    def get_compile_config(self):
-        """None: the two optimizers are not saved with the model; call compile() again after loading."""
-        return None
 
     @property
     def metrics(self):
