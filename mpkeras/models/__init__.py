@@ -31,3 +31,4 @@ __all__ = [
     "CGAN", "DCGAN",
     "Pix2Pix",
 ]
+from mpkeras.models.body import LBS, SMPL  # noqa: E402,F401
