@@ -70,24 +70,17 @@ def evaluate(model, data, args):
 
 
 def figures(model, data, args, fig_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mpkeras.models.body import default_body_arrays
+    from mpkeras.models.body import body_arrays
     from mpkeras.train import figures as figs
 
+    plt = figs.plt
     pose, vertices = data.extras["test"]
-    faces = default_body_arrays()["f"] if args.model_path is None else None
+    faces = body_arrays(args.model_path)["f"]  # (F, 3)
     fig = plt.figure(figsize=(10, 4.5))
     panels = (("target (SMPL forward)", vertices[0]), ("learned LBS", model(pose[:1]).numpy()[0]))
     for i, (title, v) in enumerate(panels):
         ax = fig.add_subplot(1, 3, i + 1, projection="3d")
-        if faces is not None:
-            ax.plot_trisurf(v[:, 0], v[:, 2], v[:, 1], triangles=faces, color="lightsteelblue", alpha=0.7, lw=0.1)
-        else:
-            ax.scatter(v[:, 0], v[:, 2], v[:, 1], s=1)
+        ax.plot_trisurf(v[:, 0], v[:, 2], v[:, 1], triangles=faces, color="lightsteelblue", alpha=0.7, lw=0.1)
         ax.set(xlim=(-0.9, 0.9), ylim=(-0.9, 0.9), zlim=(0, 1.8), title=title)
     ax = fig.add_subplot(1, 3, 3)
     ax.imshow(model.skinning_weights().numpy()[::4].T, aspect="auto", cmap="viridis")

@@ -83,12 +83,9 @@ def _plain(model, targets, rate):
 
 
 def figures(model, data, args, fig_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from mpkeras.train import figures as figs
+
+    plt = figs.plt
 
     test = data.extras["test"]
     targets = tf.constant(test["joints"][:128])

@@ -196,11 +196,9 @@ def test_wgan_gp_recipe_on_images_uses_the_conv_networks_and_image_defaults(lene
 
 def test_wgan_gp_flags_keep_ring8_defaults_and_given_values():
     from mpkeras import cli
-    from mpkeras.train import gan_images
 
     recipe = cli.load_recipe("wgan_gp")
-    args = recipe.parser().parse_args([])
+    args = recipe.parse_args([])
     assert (args.epochs, args.batch_size, args.learning_rate, args.latent_dim) == (80, 256, 1e-3, 8)  # ring8
-    args = recipe.parser().parse_args(["--dataset", "mnist5k", "--epochs", "3"])
-    gan_images.apply_defaults(args, epochs=15, batch_size=64)
+    args = recipe.parse_args(["--dataset", "mnist5k", "--epochs", "3"])
     assert (args.epochs, args.batch_size) == (3, 64)  # the given flag is kept, the other takes the image default

@@ -187,10 +187,15 @@ def parents_from_kintree(kintree_table):
     return tuple(-1 if p in (-1, 4294967295) else int(p) for p in np.asarray(kintree_table)[0])
 
 
-def default_body_arrays():
+def body_arrays(model_path=None, allow_pickle=False):
+    """The checked arrays of an SMPL/MANO-format file, or of the generated body when ``model_path`` is None."""
+    if model_path is not None:
+        return load_body_model(model_path, allow_pickle)
     from mpkeras.data.body_model import generate_body_model
 
-    return generate_body_model()
+    arrays = generate_body_model()
+    check_body_arrays(arrays, "generated body")
+    return arrays
 
 
 # --- The SMPL model -------------------------------------------------------------
@@ -243,9 +248,7 @@ class SMPL(keras.Model):
     def __init__(self, model_path=None, allow_pickle=False, num_betas=10, fit_steps=20, fit_learning_rate=1.0,
                  hidden_units=(128, 128), **kwargs):
         super().__init__(**kwargs)
-        arrays = default_body_arrays() if model_path is None else load_body_model(model_path, allow_pickle)
-        if model_path is None:
-            check_body_arrays(arrays, "generated body")
+        arrays = body_arrays(model_path, allow_pickle)
         # === Config ===
         self.model_path = model_path
         self.allow_pickle = allow_pickle
@@ -461,7 +464,7 @@ class LBS(keras.Model):
 
     def __init__(self, model_path=None, allow_pickle=False, **kwargs):
         super().__init__(**kwargs)
-        arrays = default_body_arrays() if model_path is None else load_body_model(model_path, allow_pickle)
+        arrays = body_arrays(model_path, allow_pickle)
         # === Config ===
         self.model_path = model_path
         self.allow_pickle = allow_pickle

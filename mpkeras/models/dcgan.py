@@ -315,10 +315,7 @@ class CGAN(DCGAN):
         for _ in range(self.discriminator_steps):
             d_loss = self.discriminator_step(real, labels)
         g_loss = self.generator_step(labels)
-        for tracker, value in ((self.loss_tracker, d_loss), (self.d_loss_tracker, d_loss),
-                               (self.g_loss_tracker, g_loss)):
-            tracker.update_state(value)
-        return {m.name: m.result() for m in self.metrics}
+        return self.record_step(d_loss, g_loss)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The discriminator loss on the real pairs of (x, y) and fresh samples for their labels."""

@@ -233,6 +233,10 @@ class GAN(TwoOptimizers, keras.Model):
         for _ in range(self.discriminator_steps):  # k is a small Python int: unrolled in the graph
             d_loss = self.discriminator_step(real)
         g_loss = self.generator_step(ops.shape(real)[0], real)
+        return self.record_step(d_loss, g_loss)
+
+    def record_step(self, d_loss, g_loss):
+        """Updates the ``loss`` (= ``d_loss``), ``d_loss`` and ``g_loss`` trackers; returns the logs of a step."""
         for tracker, value in ((self.loss_tracker, d_loss), (self.d_loss_tracker, d_loss),
                                (self.g_loss_tracker, g_loss)):
             tracker.update_state(value)

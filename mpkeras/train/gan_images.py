@@ -21,31 +21,6 @@ SMOKE_SAMPLES = 200  # --smoke: fewer, for speed (their FDs are not comparable w
 GRID_SEED = (0, 1)  # fixed z of every sample grid
 
 
-# === Flags whose default depends on the dataset (the wgan_gp recipe serves ring8 and mnist5k) ===
-
-
-class DefaultInt(int):
-    """An int flag value the user did not set (``argparse`` returns plain ints for given flags)."""
-
-
-class DefaultFloat(float):
-    """A float flag value the user did not set."""
-
-
-def mark_defaults(p, *names):
-    """Tags the current defaults of flags ``names``, so that :func:`apply_defaults` can tell them from given values."""
-    for name in names:
-        value = p.get_default(name)
-        p.set_defaults(**{name: (DefaultFloat if isinstance(value, float) else DefaultInt)(value)})
-
-
-def apply_defaults(args, **values):
-    """Sets each flag in ``values`` that still holds its (tagged) default; flags the user gave are kept."""
-    for name, value in values.items():
-        if isinstance(getattr(args, name), (DefaultInt, DefaultFloat)):
-            setattr(args, name, type(getattr(args, name))(value))
-
-
 # === Flags, data, model and optimizers ===
 
 

@@ -59,6 +59,8 @@ class Recipe:
         compile_kwargs: ``(args) -> dict`` of extra ``compile`` arguments (loss, metrics).
         callbacks: ``(args, data, run_dir) -> list`` of extra Keras callbacks for the main ``fit`` (e.g. sample
             grids over training); added on the chief only.
+        dataset_defaults: ``(dataset name) -> dict`` of flag defaults for that dataset (flag dests as keys), for
+            recipes that serve datasets of different kinds; flags given on the command line still win.
         epochs, batch_size, learning_rate, patience, monitor, jit, schedule, clip_norm: defaults of the shared flags.
     """
 
@@ -70,6 +72,7 @@ class Recipe:
     add_arguments: Callable | None = None
     compile_kwargs: Callable | None = None
     callbacks: Callable | None = None
+    dataset_defaults: Callable | None = None
     epochs: int = 20
     batch_size: int = 128
     learning_rate: float = 1e-3
@@ -113,9 +116,17 @@ class Recipe:
             self.add_arguments(p)
         return p
 
+    def parse_args(self, argv=None):
+        """Parses ``argv``; the defaults of ``dataset_defaults(--dataset)`` replace the recipe's before the full parse."""
+        p = self.parser()
+        if self.dataset_defaults:
+            known, _ = p.parse_known_args(argv)
+            p.set_defaults(**self.dataset_defaults(known.dataset))
+        return p.parse_args(argv)
+
     def main(self, argv=None):
         """Parses ``argv`` (default ``sys.argv[1:]``), runs, and returns the metrics dict."""
-        return run(self, self.parser().parse_args(argv))
+        return run(self, self.parse_args(argv))
 
 
 def _check_finite(ds, split):
