@@ -719,3 +719,6 @@ class Mnist5kInpaint(_EmbeddedBuilder):
             box = self.box(row)
             yield int(row), {"input": self.occlude(digits[row], box)[..., None], "target": digits[row][..., None],
                              "label": int(labels[row]), "box": box}
+
+
+from mpkeras.data import scenes  # noqa: E402,F401  (defining the scenes builder registers it)
