@@ -1,9 +1,10 @@
-"""`mpkeras list | train | export | verify`.
+"""`mpkeras list | train | export | verify | mesh`.
 
     mpkeras list                          registered models, recipe, dataset, latest metric
     mpkeras train NAME [recipe flags]     runs recipes/NAME.py (same code as `python recipes/NAME.py`)
     mpkeras export NAME --model FILE      exports a saved .keras model to exported/NAME/<next version>
     mpkeras verify PATH [PATH ...]        checks SavedModels in a fresh process without mpkeras
+    mpkeras mesh EXPORT --out FILE.ply    marching-cubes mesh of an exported implicit model's field
 """
 
 import argparse
@@ -12,6 +13,9 @@ import importlib.util
 import json
 import os
 import sys
+
+from mpkeras.export.mesh import add_parser as add_mesh_parser
+from mpkeras.export.mesh import cmd_mesh
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -94,6 +98,7 @@ def main(argv=None):
     p.add_argument("--serving-root", default=None, help="base path TF Serving sees, e.g. /models")
     p = sub.add_parser("verify", help="verify SavedModels in a fresh process (no mpkeras import)")
     p.add_argument("paths", nargs="+")
+    add_mesh_parser(sub)
 
     if argv[:1] == ["train"] and len(argv) >= 2 and not argv[1].startswith("-"):
         from mpkeras.registry import UnknownModelError
@@ -116,6 +121,8 @@ def main(argv=None):
         from mpkeras.export.verify import main_verify
 
         return main_verify(args.paths)
+    if args.command == "mesh":
+        return cmd_mesh(args)
     parser.error("mpkeras train needs a model name, e.g. `mpkeras train vae`")
 
 

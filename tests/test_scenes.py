@@ -59,12 +59,12 @@ def test_the_shading_is_lambertian_in_the_albedo():
     np.testing.assert_allclose(scenes.albedo(points), [[0.85, 0.2, 0.15], [0.2, 0.7, 0.3]])
 
 
-def test_the_scenes_builder_splits_views_and_held_out_cameras(tmp_path):
-    rays = scenes.load_rays("test", data_dir=str(tmp_path))
+def test_the_scenes_builder_splits_views_and_held_out_cameras(scenes_dir):
+    rays = scenes.load_rays("test", data_dir=scenes_dir)
     n = scenes.NUM_VIEWS["test"] * scenes.SIZE**2
     assert rays["views"] == scenes.NUM_VIEWS["test"] and rays["origins"].shape == rays["rgb"].shape == (n, 3)
     assert rays["mask"].dtype == np.bool_ and 0.0 <= rays["rgb"].min() and rays["rgb"].max() <= 1.0
-    view = next(data.load("scenes", "test", data_dir=str(tmp_path), as_supervised=False).as_numpy_iterator())
+    view = next(data.load("scenes", "test", data_dir=scenes_dir, as_supervised=False).as_numpy_iterator())
     image, mask, _ = scenes.render(view["camera_to_world"].astype(np.float64))
     np.testing.assert_array_equal(view["image"], np.round(255 * image).astype(np.uint8))
     np.testing.assert_array_equal(view["mask"], mask)

@@ -23,7 +23,7 @@ import tensorflow_datasets as tfds
 from mpkeras.data import embedded  # noqa: F401  (defining the builders registers them)
 
 EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg", "moving_mnist5k", "pydoc_text", "tones16k", "two_moons", "ring8",
-            "mnist5k_inpaint", "scenes")
+            "mnist5k_inpaint", "scenes", "shapes3d")
 """Datasets that build offline from data shipped in installed packages."""
 
 REAL = ("mnist", "fashion_mnist", "cifar10", "oxford_iiit_pet", "speech_commands", "nsynth")

@@ -1,5 +1,6 @@
 """Quality measures in the field's units."""
 
+from mpkeras.metrics.images import mean_psnr, psnr
 from mpkeras.metrics.likelihood import bits_per_dim, dataset_elbo, iwae_nll
 from mpkeras.metrics.sample_quality import (
     ClassifierFeatures,
@@ -10,10 +11,11 @@ from mpkeras.metrics.sample_quality import (
     mode_coverage,
     score_from_probabilities,
 )
-from mpkeras.metrics.segmentation import iou_from_confusion, mean_iou_metric, segmentation_scores
+from mpkeras.metrics.segmentation import binary_iou, iou_from_confusion, mean_iou_metric, segmentation_scores
 
 __all__ = [
     "ClassifierFeatures",
+    "binary_iou",
     "bits_per_dim",
     "classifier_score",
     "dataset_elbo",
@@ -22,8 +24,10 @@ __all__ = [
     "gaussian_statistics",
     "iou_from_confusion",
     "iwae_nll",
+    "mean_psnr",
     "mean_iou_metric",
     "mode_coverage",
+    "psnr",
     "score_from_probabilities",
     "segmentation_scores",
 ]

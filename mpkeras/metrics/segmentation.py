@@ -1,4 +1,4 @@
-"""Segmentation quality: intersection over union and pixel accuracy from one confusion matrix."""
+"""Segmentation quality: intersection over union and pixel accuracy from one confusion matrix; IoU of binary sets."""
 
 import keras
 import numpy as np
@@ -36,6 +36,25 @@ def iou_from_confusion(confusion):
         "pixel_accuracy": float(tp.sum() / confusion.sum()) if confusion.sum() else float("nan"),
         "per_class_iou": per_class,
     }
+
+
+def binary_iou(predicted, truth, axis=None):
+    """IoU |P and T| / |P or T| of boolean sets (masks, inside/outside labels), 1 where both are empty.
+
+    Args:
+        predicted, truth: boolean arrays of the same shape.
+        axis: axes to pool over (None: all, giving a float; e.g. 1 for per-shape IoU of (B, N) labels).
+
+    Example:
+        >>> binary_iou(occupancy >= 0.5, labels, axis=1)  # volumetric IoU per shape (Mescheder et al.)
+    """
+    predicted, truth = np.asarray(predicted), np.asarray(truth)
+    if predicted.shape != truth.shape:
+        raise ValueError(f"predicted {predicted.shape} and truth {truth.shape} must have the same shape.")
+    predicted, truth = predicted.astype(bool), truth.astype(bool)
+    inter, union = np.sum(predicted & truth, axis=axis), np.sum(predicted | truth, axis=axis)
+    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    return float(iou) if axis is None else iou
 
 
 def segmentation_scores(model, dataset, num_classes):

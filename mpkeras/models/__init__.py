@@ -32,4 +32,4 @@ __all__ = [
     "Pix2Pix",
 ]
 from mpkeras.models.body import LBS, SMPL  # noqa: E402,F401
-from mpkeras.models.implicit import IGRSDF  # noqa: E402,F401
+from mpkeras.models.implicit import DVR, IGRSDF, NeRF, OccupancyNetwork  # noqa: E402,F401

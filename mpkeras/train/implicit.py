@@ -42,14 +42,9 @@ def sphere_mesh(centre, radius):
 
 def render_meshes(meshes, path, bound=0.8):
     """Renders {title: trimesh} side by side with matplotlib's plot_trisurf and saves a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from mpkeras.train import figures as figs
 
-    fig = plt.figure(figsize=(4 * len(meshes), 4.2))
+    fig = figs.plt.figure(figsize=(4 * len(meshes), 4.2))
     for i, (title, m) in enumerate(meshes.items()):
         ax = fig.add_subplot(1, len(meshes), i + 1, projection="3d")
         v = m.vertices

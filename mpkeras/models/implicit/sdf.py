@@ -1,8 +1,8 @@
-"""Neural implicit representations of 3-D shape.
+"""Signed distance functions learned from point clouds (IGR).
 
 :class:`IGRSDF` (registered ``igr_sdf``) learns a signed distance function from a raw
 point cloud with the eikonal regulariser; :func:`extract_mesh` turns any SDF model's
-zero level set into a mesh (scikit-image marching cubes, trimesh).
+zero level set (or any field's level set) into a mesh (scikit-image marching cubes, trimesh).
 """
 
 import math
@@ -184,28 +184,41 @@ class IGRSDF(keras.Model):
         }
 
 
-def evaluate_grid(model, resolution=64, bound=1.0, chunk=65536):
-    """f on a resolution^3 grid over [-bound, bound]^3: (volume (R, R, R) numpy, grid step)."""
+def _field_values(field, points):
+    """``field``'s values at ``points`` (N, 3) as numpy: a model with ``sdf(points) -> {"sdf"}``, or a callable."""
+    values = field.sdf(points)["sdf"] if hasattr(field, "sdf") else field(points)
+    return np.asarray(values).reshape(-1)
+
+
+def evaluate_grid(field, resolution=64, bound=1.0, chunk=65536):
+    """A scalar field on a resolution^3 grid over [-bound, bound]^3: (volume (R, R, R) numpy, grid step).
+
+    ``field`` is an SDF model (anything with ``sdf(points) -> {"sdf": (B,)}``) or a callable
+    ``points (B, 3) float32 -> (B,)`` values (e.g. an occupancy probability).
+    """
     axis = np.linspace(-bound, bound, resolution, dtype=np.float32)
     grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)  # (R^3, 3)
-    values = np.concatenate([model.sdf(grid[i:i + chunk])["sdf"].numpy() for i in range(0, len(grid), chunk)])
+    values = np.concatenate([_field_values(field, grid[i:i + chunk]) for i in range(0, len(grid), chunk)])
     return values.reshape((resolution,) * 3), float(axis[1] - axis[0])
 
 
-def extract_mesh(model, resolution=64, bounds=1.0):
-    """The zero level set of an SDF model as a ``trimesh.Trimesh`` (marching cubes on a grid).
+def extract_mesh(field, resolution=64, bounds=1.0, level=0.0):
+    """The ``level`` set of a field as a ``trimesh.Trimesh`` (marching cubes on a grid).
 
     Args:
-        model: anything with ``sdf(points) -> {"sdf": (B,)}`` (e.g. :class:`IGRSDF`).
+        field: an SDF model (anything with ``sdf(points) -> {"sdf": (B,)}``, e.g. :class:`IGRSDF`), or a
+            callable ``points (B, 3) -> (B,)`` values.
         resolution: grid points per axis.
         bounds: half-width of the cube [-bounds, bounds]^3 that is searched.
+        level: the iso-value: 0 for an SDF, 0.5 for an occupancy probability.
     """
     from mpkeras.data.shapes import require
 
     trimesh, measure = require("trimesh"), require("skimage.measure")
-    volume, step = evaluate_grid(model, resolution, bounds)
-    if not volume.min() < 0.0 < volume.max():
-        raise ValueError(f"The SDF has no zero crossing in [-{bounds}, {bounds}]^3 (values in [{volume.min():.3g}, "
+    volume, step = evaluate_grid(field, resolution, bounds)
+    if not volume.min() < level < volume.max():
+        crossing = "zero crossing" if level == 0 else f"crossing of the level {level}"
+        raise ValueError(f"The field has no {crossing} in [-{bounds}, {bounds}]^3 (values in [{volume.min():.3g}, "
                          f"{volume.max():.3g}]): train longer, or widen bounds.")
-    verts, faces, _, _ = measure.marching_cubes(volume, level=0.0, spacing=(step,) * 3)
+    verts, faces, _, _ = measure.marching_cubes(volume, level=level, spacing=(step,) * 3)
     return trimesh.Trimesh(verts - bounds, faces)
