@@ -1,10 +1,11 @@
-"""`mpkeras list | train | export | verify | mesh`.
+"""`mpkeras list | train | export | verify | mesh | tabular`.
 
     mpkeras list                          registered models, recipe, dataset, latest metric
     mpkeras train NAME [recipe flags]     runs recipes/NAME.py (same code as `python recipes/NAME.py`)
     mpkeras export NAME --model FILE      exports a saved .keras model to exported/NAME/<next version>
     mpkeras verify PATH [PATH ...]        checks SavedModels in a fresh process without mpkeras
     mpkeras mesh EXPORT --out FILE.ply    marching-cubes mesh of an exported implicit model's field
+    mpkeras tabular TABLE.npz             evaluate a saved tabular RL agent (or --state S: its actions)
 """
 
 import argparse
@@ -16,6 +17,8 @@ import sys
 
 from mpkeras.export.mesh import add_parser as add_mesh_parser
 from mpkeras.export.mesh import cmd_mesh
+from mpkeras.rl.cli import add_parser as add_tabular_parser
+from mpkeras.rl.cli import cmd_tabular
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -99,6 +102,7 @@ def main(argv=None):
     p = sub.add_parser("verify", help="verify SavedModels in a fresh process (no mpkeras import)")
     p.add_argument("paths", nargs="+")
     add_mesh_parser(sub)
+    add_tabular_parser(sub)
 
     if argv[:1] == ["train"] and len(argv) >= 2 and not argv[1].startswith("-"):
         from mpkeras.registry import UnknownModelError
@@ -123,6 +127,8 @@ def main(argv=None):
         return main_verify(args.paths)
     if args.command == "mesh":
         return cmd_mesh(args)
+    if args.command == "tabular":
+        return cmd_tabular(args)
     parser.error("mpkeras train needs a model name, e.g. `mpkeras train vae`")
 
 

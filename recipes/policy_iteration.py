@@ -1,0 +1,11 @@
+"""Tabular policy_iteration on gymnasium (FrozenLake-v1 by default; see mpkeras/rl/runner.py for flags).
+
+    python recipes/policy_iteration.py [--env FrozenLake-v1|mpkeras/GridWorld-v0] [--slippery] [--out DIR] [--smoke]
+"""
+
+import sys
+
+from mpkeras.rl.runner import main
+
+if __name__ == "__main__":
+    main("policy_iteration", sys.argv[1:])

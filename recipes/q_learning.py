@@ -1,0 +1,11 @@
+"""Tabular q_learning on gymnasium (FrozenLake-v1 by default; see mpkeras/rl/runner.py for flags).
+
+    python recipes/q_learning.py [--env FrozenLake-v1|mpkeras/GridWorld-v0] [--slippery] [--out DIR] [--smoke]
+"""
+
+import sys
+
+from mpkeras.rl.runner import main
+
+if __name__ == "__main__":
+    main("q_learning", sys.argv[1:])

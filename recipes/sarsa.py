@@ -1,0 +1,11 @@
+"""Tabular sarsa on gymnasium (FrozenLake-v1 by default; see mpkeras/rl/runner.py for flags).
+
+    python recipes/sarsa.py [--env FrozenLake-v1|mpkeras/GridWorld-v0] [--slippery] [--out DIR] [--smoke]
+"""
+
+import sys
+
+from mpkeras.rl.runner import main
+
+if __name__ == "__main__":
+    main("sarsa", sys.argv[1:])
