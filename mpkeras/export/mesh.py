@@ -71,9 +71,9 @@ def savedmodel_field(path, endpoint=None, cloud=None):
 def mesh_savedmodel(path, out, endpoint=None, level=None, resolution=96, bound=1.0, cloud=None):
     """Meshes an exported model's field and writes the mesh to ``out`` (.ply, .obj, .stl, ... by trimesh).
 
-    The file is written to a temporary name and renamed, so ``out`` is never half written.
-    Returns the ``trimesh.Trimesh``.
+    The file is written atomically, so ``out`` is never half written. Returns the ``trimesh.Trimesh``.
     """
+    from mpkeras.atomic import atomic_write
     from mpkeras.models.implicit import extract_mesh
 
     field, name = savedmodel_field(path, endpoint, cloud)
@@ -82,11 +82,8 @@ def mesh_savedmodel(path, out, endpoint=None, level=None, resolution=96, bound=1
     if level is None:
         raise ValueError(f"The {name} endpoint has no natural surface level: pass --level (e.g. 10 for a density).")
     mesh = extract_mesh(lambda points: sign * field(points), resolution, bound, level=sign * level)
-    directory, base = os.path.split(os.path.abspath(out))
-    os.makedirs(directory, exist_ok=True)
-    partial = os.path.join(directory, f".{base}.partial{os.path.splitext(base)[1]}")
-    mesh.export(partial)
-    os.replace(partial, out)
+    file_type = os.path.splitext(out)[1].lstrip(".").lower()
+    atomic_write(out, lambda f: mesh.export(f, file_type=file_type))
     return mesh
 
 

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from mpkeras.atomic import atomic_write
 from mpkeras.rl import tabular as T
 
 DEFAULTS = {  # algorithm: (episodes, alpha) for deterministic / slippery environments
@@ -46,7 +47,7 @@ def parser(algorithm):
 
 
 def _write_json(path, obj):
-    T._atomic(path, lambda f: f.write(json.dumps(obj, indent=2).encode()))
+    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2).encode()))
 
 
 def table_errors(table_v, reference_v, mask):
@@ -94,7 +95,7 @@ def learning_curve(algorithm, history, path, title):
         ax.set(xlabel="episode", ylabel="return / success rate")
         ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
-    T._atomic(path, lambda f: fig.savefig(f, format="png", dpi=80, bbox_inches="tight"))
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=80, bbox_inches="tight"))
     plt.close(fig)
     return path
 

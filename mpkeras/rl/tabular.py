@@ -30,6 +30,7 @@ import os
 import gymnasium
 import numpy as np
 
+from mpkeras.atomic import atomic_write
 import mpkeras.rl.gridworld  # noqa: F401  (registers mpkeras/GridWorld-v0)
 
 TABULAR_ENVS = ("FrozenLake-v1", "mpkeras/GridWorld-v0", "CliffWalking-v1", "Taxi-v3")
@@ -429,23 +430,13 @@ AGENTS = {cls.algorithm: cls for cls in (ValueIteration, PolicyIteration, TD0, S
 
 
 # ------------------------------------------------------------------------------------------------ persistence
-def _atomic(path, write):
-    directory, base = os.path.split(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{base}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        write(f)
-    os.replace(tmp, path)
-    return path
-
-
 def save_table(prefix, tables, metadata):
     """Writes ``prefix.npz`` (arrays plus ``metadata`` as a JSON string) and ``prefix.json``; returns both paths."""
     prefix = os.path.splitext(prefix)[0] if prefix.endswith((".npz", ".json")) else prefix
     meta = json.dumps(metadata)
-    npz = _atomic(prefix + ".npz", lambda f: np.savez(f, metadata=np.array(meta), **tables))
+    npz = atomic_write(prefix + ".npz", lambda f: np.savez(f, metadata=np.array(meta), **tables))
     doc = dict(metadata, tables={k: np.asarray(v).tolist() for k, v in tables.items()})
-    js = _atomic(prefix + ".json", lambda f: f.write(json.dumps(doc).encode()))
+    js = atomic_write(prefix + ".json", lambda f: f.write(json.dumps(doc).encode()))
     return npz, js
 
 

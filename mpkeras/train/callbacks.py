@@ -6,13 +6,12 @@ import os
 import keras
 import numpy as np
 
+from mpkeras.atomic import atomic_write
+
 
 def atomic_write_text(path, text):
-    """Writes ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Writes ``text`` to ``path`` atomically (:func:`mpkeras.atomic.atomic_write`)."""
+    atomic_write(path, lambda f: f.write(text), mode="w")
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):

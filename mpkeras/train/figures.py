@@ -1,20 +1,18 @@
 """PNG figures for run directories (matplotlib, headless)."""
 
-import os
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from mpkeras.atomic import atomic_write  # noqa: E402
+
 
 def save(fig, path, dpi=80):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    """Saves ``fig`` as a PNG at ``path`` atomically and closes it; returns ``path``."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight"))
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
