@@ -33,3 +33,4 @@ __all__ = [
 ]
 from mpkeras.models.body import LBS, SMPL  # noqa: E402,F401
 from mpkeras.models.implicit import DVR, IGRSDF, NeRF, OccupancyNetwork  # noqa: E402,F401
+from mpkeras.models.rl import DQN, REINFORCE, ActorCritic, StochasticPolicy  # noqa: E402,F401

@@ -133,7 +133,8 @@ def check_learns(name):
     model, fx = build(name)
     model.compile(optimizer=keras.optimizers.Adam(fx.learning_rate), **fx.compile_kwargs)
     first = model.evaluate(fx.x, fx.y, verbose=0, return_dict=True)["loss"]
-    model.fit(fx.x, fx.y, batch_size=len(fx.x), epochs=fx.learn_steps, verbose=0, shuffle=False)
+    batch = len(tf.nest.flatten(fx.x)[0])  # one full batch (x may be a dict of arrays)
+    model.fit(fx.x, fx.y, batch_size=batch, epochs=fx.learn_steps, verbose=0, shuffle=False)
     last = model.evaluate(fx.x, fx.y, verbose=0, return_dict=True)["loss"]
     assert np.isfinite(last), f"{name}: loss became {last} after {fx.learn_steps} steps."
     assert last < fx.max_loss_ratio * first if first > 0 else last < first, (

@@ -105,3 +105,4 @@ from mpkeras.testing import fixtures_gan  # noqa: E402,F401
 from mpkeras.testing import fixtures_pix2pix  # noqa: E402,F401
 from mpkeras.testing import fixtures_body  # noqa: E402,F401
 from mpkeras.testing import fixtures_implicit  # noqa: E402,F401
+from mpkeras.testing import fixtures_rl  # noqa: E402,F401
