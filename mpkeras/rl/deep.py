@@ -111,14 +111,17 @@ class DeepAgent:
         env_id: gymnasium id of the environment the agent learns on.
         learning_rate: Adam's learning rate.
         max_grad_norm: clip each update's gradient to this global norm (None: no clipping).
+        anneal: decay the learning rate linearly to 0 over each ``learn`` call (steadier late training).
         seed: seeds Keras (weights), exploration and the environments.
         env_kwargs: passed to ``gymnasium.make``.
     """
 
     algorithm = "deep"
 
-    def __init__(self, model, env_id, learning_rate=1e-3, max_grad_norm=None, seed=0, env_kwargs=None):
+    def __init__(self, model, env_id, learning_rate=1e-3, max_grad_norm=None, seed=0, env_kwargs=None,
+                 anneal=False):
         self.model = model
+        self.anneal = bool(anneal)
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
         self.learning_rate = float(learning_rate)
@@ -142,6 +145,11 @@ class DeepAgent:
 
     def learn(self, total_steps, **kwargs):
         raise NotImplementedError
+
+    def set_progress(self, fraction):
+        """With ``anneal``, sets the learning rate to ``learning_rate * (1 - fraction)`` (a variable: no retrace)."""
+        if self.anneal:
+            self.model.optimizer.learning_rate.assign(self.learning_rate * max(0.0, 1.0 - fraction))
 
     @property
     def trace_count(self):

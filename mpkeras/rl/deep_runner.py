@@ -5,11 +5,13 @@
                           [algorithm flags: see --help]
 
 Trains the agent on its gymnasium environment, evaluating the deterministic policy every ``--eval-every`` steps
-on 10 seeded episodes (seeds 10000+) and keeping the best weights; RL training is unstable, and this is how the
-result is selected. Then writes to ``DIR/runs/<name>/`` (or ``--run-dir``):
+on 10 seeded episodes (seeds 10000+). ``--keep best`` (DQN's default: its greedy policy swings between solving
+CartPole and failing it from one evaluation to the next) then restores the weights of the best of those
+evaluations; ``--keep last`` (the policy-gradient agents' default) keeps the final weights. Then writes to
+``DIR/runs/<name>/`` (or ``--run-dir``):
 
-- ``metrics.json``: ``--eval-episodes`` fresh seeded episodes (seeds 0, 1, ...) of the selected policy, the same
-  for the last weights, steps/s, the selection step and every setting;
+- ``metrics.json``: ``--eval-episodes`` fresh seeded episodes (seeds 0, 1, ...) of the kept policy, the same for
+  the other choice (best or last weights), steps/s, the best evaluation's step and every setting;
 - ``learning_curve.png`` (evaluation return over steps; training episode returns);
 - ``model.keras``;
 
@@ -38,7 +40,7 @@ DEFAULTS = {
                          "reward_scale": 0.1}),
     },
     "actor_critic": {
-        "Pendulum-v1": (1_000_000, {"learning_rate": 1e-3, "num_envs": 16, "n_steps": 8},
+        "Pendulum-v1": (2_000_000, {"learning_rate": 1e-3, "num_envs": 32, "n_steps": 16},
                         {"hidden_units": (64, 64), "normalize_advantages": True, "gamma": 0.9, "gae_lambda": 0.95,
                          "stddev": "parameter", "reward_scale": 0.1}),
         "CartPole-v1": (300_000, {"learning_rate": 1e-3, "num_envs": 8, "n_steps": 16},
@@ -70,6 +72,8 @@ def parser(algorithm):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=10, help="final evaluation episodes (seeds 0, 1, ...)")
     p.add_argument("--eval-every", type=int, default=None, help="steps between evaluations during training")
+    p.add_argument("--keep", choices=("best", "last"), default="best" if algorithm == "dqn" else "last",
+                   help="weights to evaluate and export: the best evaluation during training, or the last")
     p.add_argument("--out", default=".", help="root for runs/ and exported/ (default: current directory)")
     p.add_argument("--run-dir", default=None, help="run directory (default: OUT/runs/NAME)")
     p.add_argument("--export", action=argparse.BooleanOptionalAction, default=True)
@@ -171,8 +175,11 @@ def run(algorithm, args):
     from mpkeras.rl.deep import save_json
 
     # Small networks: one thread each is as fast, and two runs can share the two cores.
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already started in this process (a test, a notebook): keep its threads
+        pass
     keras.utils.set_random_seed(args.seed)
     steps, agent_kw, model_kw = settings(algorithm, args)
     run_dir = args.run_dir or os.path.join(args.out, "runs", algorithm)
@@ -183,10 +190,14 @@ def run(algorithm, args):
     start = time.time()
     history = agent.learn(steps, eval_every=eval_every, eval_episodes=selection_episodes)
     train_seconds, trained_steps = time.time() - start, agent.env_steps
+    last_weights = agent.model.get_weights()
     eval_episodes = 2 if args.smoke else args.eval_episodes
     last = agent.evaluate(eval_episodes, seed=0)
     best_return, best_step = agent.restore_best()
-    evaluation = agent.evaluate(eval_episodes, seed=0)
+    best = agent.evaluate(eval_episodes, seed=0)
+    if args.keep == "last":
+        agent.model.set_weights(last_weights)
+    evaluation, other = (best, last) if args.keep == "best" else (last, best)
     extra = {}
     if algorithm == "reinforce" and agent.model.value_function:
         from mpkeras.rl.policy_gradient import gradient_variance
@@ -200,9 +211,9 @@ def run(algorithm, args):
     report = {
         "algorithm": algorithm, "env_id": args.env, "seed": args.seed, "steps": trained_steps, "smoke": args.smoke,
         "metrics": metrics, "bar": bar, "meets_bar": None if bar is None else evaluation["mean_return"] >= bar,
-        "eval": evaluation, "eval_last_weights": last,
-        "selection": {"step": best_step, "mean_return": best_return, "episodes": selection_episodes,
-                      "seeds": "10000 + i", "every_steps": eval_every},
+        "kept": args.keep, "eval": evaluation, f"eval_{'last' if args.keep == 'best' else 'best'}_weights": other,
+        "best_during_training": {"step": best_step, "mean_return": best_return, "episodes": selection_episodes,
+                                 "seeds": "10000 + i", "every_steps": eval_every},
         "train_seconds": round(train_seconds, 1), "env_steps_per_second": round(trained_steps / train_seconds, 1),
         "traces": agent.trace_count, "agent": {k: v for k, v in agent_kw.items()},
         "model_config": {k: v for k, v in agent.model.get_config().items() if k not in ("name", "trainable", "dtype")},
@@ -212,9 +223,10 @@ def run(algorithm, args):
         card = {"metrics": metrics, "env_id": args.env, "recipe": f"recipes/{algorithm}.py", "smoke": args.smoke}
         report["export"] = agent.export(os.path.join(args.out, "exported"), model_card=card)
     save_json(os.path.join(run_dir, "metrics.json"), report)
-    print(f"{algorithm} on {args.env}: mean return {evaluation['mean_return']:.1f} +- {evaluation['std_return']:.1f} over "
-          f"{eval_episodes} seeded episodes (weights of step {best_step}; last weights {last['mean_return']:.1f}); "
-          f"{trained_steps} steps in {train_seconds:.0f} s; wrote {run_dir}")
+    kept = f"best weights, of step {best_step}" if args.keep == "best" else "last weights"
+    print(f"{algorithm} on {args.env}: mean return {evaluation['mean_return']:.1f} +- {evaluation['std_return']:.1f} "
+          f"over {eval_episodes} seeded episodes ({kept}; best {best['mean_return']:.1f}, last {last['mean_return']:.1f});"
+          f" {trained_steps} steps in {train_seconds:.0f} s; wrote {run_dir}")
     return report
 
 

@@ -33,7 +33,7 @@ class DQNAgent(DeepAgent):
         target_update_interval: gradient steps between target refreshes.
         tau: target update rate (1: a copy).
         epsilon_start, epsilon_end, exploration_fraction: the linear epsilon schedule.
-        learning_rate, max_grad_norm, seed, env_kwargs: see :class:`mpkeras.rl.deep.DeepAgent`.
+        learning_rate, max_grad_norm, seed, env_kwargs, anneal: see :class:`mpkeras.rl.deep.DeepAgent`.
         model_kwargs: constructor arguments of the model when ``model`` is None.
 
     Example:
@@ -47,7 +47,7 @@ class DQNAgent(DeepAgent):
     def __init__(self, model=None, env_id="CartPole-v1", buffer_size=100_000, batch_size=64, learning_starts=1000,
                  train_frequency=256, gradient_steps=128, target_update_interval=128, tau=1.0, epsilon_start=1.0,
                  epsilon_end=0.04, exploration_fraction=0.16, learning_rate=2.3e-3, max_grad_norm=10.0, seed=0,
-                 env_kwargs=None, model_kwargs=None):
+                 env_kwargs=None, model_kwargs=None, anneal=False):
         from mpkeras.models.rl import DQN
 
         spaces = env_spaces(env_id, **(env_kwargs or {}))
@@ -66,7 +66,7 @@ class DQNAgent(DeepAgent):
         self.tau = float(tau)
         self.epsilon_start, self.epsilon_end = float(epsilon_start), float(epsilon_end)
         self.exploration_fraction = float(exploration_fraction)
-        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs)
+        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal)
         model.update_target()
         self.gradient_steps_done = tf.Variable(0, dtype=tf.int64, trainable=False)
         signature = {k: tf.TensorSpec((None, *s.shape), s.dtype) for k, s in self.batch_signature().items()}
@@ -125,6 +125,7 @@ class DQNAgent(DeepAgent):
             self.env_steps += 1
             if step > self.learning_starts and step % self.train_frequency == 0:
                 # K independent minibatches at once (the buffer does not change during a burst): (K, B, ...).
+                self.set_progress(step / total_steps)
                 flat = buffer.sample(self.gradient_steps * self.batch_size)
                 stacked = {k: v.reshape(self.gradient_steps, self.batch_size, *v.shape[1:]) for k, v in flat.items()}
                 loss = float(self._burst_fn(stacked))

@@ -59,7 +59,7 @@ class REINFORCEAgent(_PolicyAgent):
         model: a ``REINFORCE`` model (None: built from the environment's spaces with ``model_kwargs``).
         env_id: gymnasium id (discrete actions: a categorical policy; Box actions: the Gaussian policy).
         episodes_per_update: episodes played in parallel and averaged in one update.
-        learning_rate, max_grad_norm, seed, env_kwargs: see :class:`mpkeras.rl.deep.DeepAgent`.
+        learning_rate, max_grad_norm, seed, env_kwargs, anneal: see :class:`mpkeras.rl.deep.DeepAgent`.
         model_kwargs: constructor arguments of the model when ``model`` is None.
 
     Example:
@@ -70,12 +70,12 @@ class REINFORCEAgent(_PolicyAgent):
     algorithm = "reinforce"
 
     def __init__(self, model=None, env_id="CartPole-v1", episodes_per_update=8, learning_rate=1e-3,
-                 max_grad_norm=None, seed=0, env_kwargs=None, model_kwargs=None):
+                 max_grad_norm=None, seed=0, env_kwargs=None, model_kwargs=None, anneal=False):
         from mpkeras.models.rl import REINFORCE
 
         model = _model_for(REINFORCE, env_id, env_kwargs, model, model_kwargs)
         self.episodes_per_update = int(episodes_per_update)
-        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs)
+        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal)
         self.env = make_vector_env(env_id, self.episodes_per_update, **self.env_kwargs)
         self._reset_seed = self.seed
 
@@ -111,9 +111,11 @@ class REINFORCEAgent(_PolicyAgent):
     def learn(self, total_steps, eval_every=20_000, eval_episodes=10, eval_seed=10_000, log=print):
         """Plays and updates until ``total_steps`` environment steps; returns the history (see DQNAgent.learn)."""
         start, episode_returns, loss, next_eval = time.time(), [], float("nan"), eval_every
-        end = self.env_steps + total_steps
+        begin = self.env_steps
+        end = begin + total_steps
         while self.env_steps < end:
             batch, returns = self.collect()
+            self.set_progress((self.env_steps - begin) / total_steps)
             episode_returns.extend(returns.tolist())
             loss = float(self._update(batch)["loss"])
             if eval_every and (self.env_steps >= next_eval or self.env_steps >= end):
@@ -131,7 +133,7 @@ class A2CAgent(_PolicyAgent):
         env_id: gymnasium id.
         num_envs: environment copies stepped together (``gymnasium.vector``).
         n_steps: rollout length per update.
-        learning_rate, max_grad_norm, seed, env_kwargs: see :class:`mpkeras.rl.deep.DeepAgent`.
+        learning_rate, max_grad_norm, seed, env_kwargs, anneal: see :class:`mpkeras.rl.deep.DeepAgent`.
         model_kwargs: constructor arguments of the model when ``model`` is None.
 
     Example:
@@ -142,12 +144,12 @@ class A2CAgent(_PolicyAgent):
     algorithm = "actor_critic"
 
     def __init__(self, model=None, env_id="Pendulum-v1", num_envs=16, n_steps=8, learning_rate=1e-3,
-                 max_grad_norm=0.5, seed=0, env_kwargs=None, model_kwargs=None):
+                 max_grad_norm=0.5, seed=0, env_kwargs=None, model_kwargs=None, anneal=False):
         from mpkeras.models.rl import ActorCritic
 
         model = _model_for(ActorCritic, env_id, env_kwargs, model, model_kwargs)
         self.num_envs, self.n_steps = int(num_envs), int(n_steps)
-        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs)
+        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal)
         self.env = make_vector_env(env_id, self.num_envs, **self.env_kwargs)
         self.observation, _ = self.env.reset(seed=self.seed)
         self.running_return = np.zeros(self.num_envs)
@@ -184,9 +186,11 @@ class A2CAgent(_PolicyAgent):
     def learn(self, total_steps, eval_every=50_000, eval_episodes=10, eval_seed=10_000, log=print):
         """Collects and updates until ``total_steps`` more environment steps; returns the history."""
         start, episode_returns, loss, next_eval = time.time(), [], float("nan"), self.env_steps + eval_every
-        end = self.env_steps + total_steps
+        begin = self.env_steps
+        end = begin + total_steps
         while self.env_steps < end:
             batch, finished = self.collect()
+            self.set_progress((self.env_steps - begin) / total_steps)
             episode_returns.extend(finished)
             loss = float(self._update(batch)["loss"])
             if eval_every and (self.env_steps >= next_eval or self.env_steps >= end):
