@@ -289,3 +289,41 @@ def test_recipe_smoke_writes_metrics_figure_model_and_export(algorithm, tmp_path
     assert os.path.exists(os.path.join(report["export"], "saved_model.pb"))
     if algorithm == "reinforce":
         assert report["gradient_variance"]["total_variance_baseline"] > 0
+
+
+@keras.saving.register_keras_serializable(package="mpkeras_tests")
+class ScaledObservationPolicy(REINFORCE):
+    """A user subclass: the policy and the baseline see observations divided by a fixed scale."""
+
+    def __init__(self, scale=(1.0, 1.0, 8.0), **kwargs):
+        super().__init__(**kwargs)
+        self.scale = tuple(scale)
+
+    def policy_parameters(self, observation):
+        return super().policy_parameters(observation / tf.constant(self.scale))
+
+    def value(self, observation):
+        return super().value(observation / tf.constant(self.scale))
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+def test_a_user_subclass_trains_with_an_agent_and_exports(tmp_path):
+    from mpkeras.rl.policy_gradient import A2CAgent, REINFORCEAgent
+
+    keras.utils.set_random_seed(8)
+    model = ScaledObservationPolicy(observation_dim=3, action_dim=1, hidden_units=(8,), mean_bound=2.0)
+    agent = REINFORCEAgent(model=model, env_id="Pendulum-v1", episodes_per_update=2)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    agent.learn(400, eval_every=0, log=lambda *_: None)
+    assert any(not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+    obs = _observations(32) * np.float32([1, 1, 100])
+    mean = model.act(obs, True, [0, 0])["mean"].numpy()
+    assert np.all(np.abs(mean) <= 2.0)  # mean_bound holds even far outside the observations seen
+    path = agent.export(str(tmp_path))
+    served = tf.saved_model.load(path).signatures["act"](
+        observation=tf.constant(obs), deterministic=tf.constant(True), seed=tf.constant([0, 0]))
+    np.testing.assert_allclose(served["mean"].numpy(), mean, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="The model takes"):
+        A2CAgent(model=ActorCritic(observation_dim=3, num_actions=2), env_id="Pendulum-v1")

@@ -217,6 +217,8 @@ class StochasticPolicy(keras.Model):
         stddev: ``"state"`` or ``"parameter"`` (continuous actions only).
         initial_stddev: sigma at initialisation.
         min_stddev: floor of sigma.
+        mean_bound: if set, mu = mean_bound tanh(.) stays inside [-mean_bound, mean_bound] (e.g. the action
+            bounds: without it the mean can drift past bounds where every action is clipped alike).
         value_function: learn V_phi(s) (a separate network).
         value_coef: weight of the value loss.
         entropy_coef: weight of the entropy bonus.
@@ -235,9 +237,9 @@ class StochasticPolicy(keras.Model):
     """
 
     def __init__(self, observation_dim=4, num_actions=None, action_dim=None, hidden_units=(64, 64),
-                 activation="tanh", stddev="state", initial_stddev=1.0, min_stddev=1e-3, value_function=True,
-                 value_coef=0.5, entropy_coef=0.0, gamma=0.99, reward_scale=1.0, normalize_advantages=False,
-                 **kwargs):
+                 activation="tanh", stddev="state", initial_stddev=1.0, min_stddev=1e-3, mean_bound=None,
+                 value_function=True, value_coef=0.5, entropy_coef=0.0, gamma=0.99, reward_scale=1.0,
+                 normalize_advantages=False, **kwargs):
         super().__init__(**kwargs)
         if (num_actions is None) == (action_dim is None):
             raise ValueError("Give exactly one of num_actions (discrete actions) and action_dim (continuous "
@@ -246,6 +248,8 @@ class StochasticPolicy(keras.Model):
             raise ValueError(f"stddev must be 'state' or 'parameter', got {stddev!r}.")
         if not initial_stddev > min_stddev >= 0:
             raise ValueError(f"Need initial_stddev > min_stddev >= 0, got {initial_stddev} and {min_stddev}.")
+        if mean_bound is not None and not float(mean_bound) > 0:
+            raise ValueError(f"mean_bound must be positive (or None), got {mean_bound}.")
         discrete = num_actions is not None
         # === Layers ===
         outputs = int(num_actions) if discrete else int(action_dim) * (2 if stddev == "state" else 1)
@@ -264,6 +268,7 @@ class StochasticPolicy(keras.Model):
         self.stddev = stddev
         self.initial_stddev = float(initial_stddev)
         self.min_stddev = float(min_stddev)
+        self.mean_bound = None if mean_bound is None else float(mean_bound)
         self.value_function = bool(value_function)
         self.value_coef = float(value_coef)
         self.entropy_coef = float(entropy_coef)
@@ -289,13 +294,16 @@ class StochasticPolicy(keras.Model):
         if self.discrete:
             return {"logits": out}
         d = self.action_dim
+        mean = out[..., :d]
+        if self.mean_bound is not None:
+            mean = self.mean_bound * tf.tanh(mean / self.mean_bound)  # the identity near 0
         offset = self.initial_stddev - self.min_stddev
         if self.stddev == "state":
             # softplus(raw + softplus^-1(sigma_0 - sigma_min)) + sigma_min = sigma_0 at raw = 0.
             raw = out[..., d:] + tfp.math.softplus_inverse(offset)
-            return {"mean": out[..., :d], "stddev": tf.nn.softplus(raw) + self.min_stddev}
+            return {"mean": mean, "stddev": tf.nn.softplus(raw) + self.min_stddev}
         stddev = offset * tf.exp(self.log_stddev) + self.min_stddev
-        return {"mean": out, "stddev": tf.broadcast_to(stddev, tf.shape(out))}
+        return {"mean": mean, "stddev": tf.broadcast_to(stddev, tf.shape(mean))}
 
     def distribution(self, observation):
         """pi(. | s) as a TFP distribution: Categorical, or MultivariateNormalDiag over the action vector."""
@@ -369,7 +377,7 @@ class StochasticPolicy(keras.Model):
         return {**super().get_config(), "observation_dim": self.observation_dim, "num_actions": self.num_actions,
                 "action_dim": self.action_dim, "hidden_units": self.hidden_units, "activation": self.activation,
                 "stddev": self.stddev, "initial_stddev": self.initial_stddev, "min_stddev": self.min_stddev,
-                "value_function": self.value_function, "value_coef": self.value_coef,
+                "mean_bound": self.mean_bound, "value_function": self.value_function, "value_coef": self.value_coef,
                 "entropy_coef": self.entropy_coef, "gamma": self.gamma, "reward_scale": self.reward_scale,
                 "normalize_advantages": self.normalize_advantages}
 

@@ -85,6 +85,8 @@ def parser(algorithm):
         p.add_argument("--entropy-coef", type=float, default=None)
         p.add_argument("--stddev", choices=("state", "parameter"), default=None,
                        help="Gaussian sigma from the network or a learned vector (continuous actions)")
+        p.add_argument("--normalize-advantages", action=argparse.BooleanOptionalAction, default=None,
+                       help="standardise advantages per batch (subtracting their mean acts as a constant baseline)")
     if algorithm == "reinforce":
         p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                        help="learned value baseline (--no-baseline: plain REINFORCE)")
@@ -107,7 +109,8 @@ def settings(algorithm, args):
     if algorithm == "dqn":
         model_flags.update(td_loss=args.td_loss, double=args.double)
     else:
-        model_flags.update(entropy_coef=args.entropy_coef, stddev=args.stddev)
+        model_flags.update(entropy_coef=args.entropy_coef, stddev=args.stddev,
+                           normalize_advantages=args.normalize_advantages)
     if algorithm == "reinforce":
         model_flags["value_function"] = args.baseline
         flags["episodes_per_update"] = args.episodes_per_update
@@ -157,7 +160,8 @@ def learning_curve(history, path, title, bar=None):
     if len(returns):
         w = max(1, len(returns) // 50)
         right.plot(np.arange(w, len(returns) + 1), np.convolve(returns, np.ones(w) / w, mode="valid"))
-    right.set(xlabel="training episode", ylabel=f"return (stochastic policy, {max(1, len(returns) // 50)}-episode mean)")
+    right.set(xlabel="training episode", ylabel=f"return ({max(1, len(returns) // 50)}-episode mean)",
+              title="training episodes (exploring policy)")
     fig.suptitle(title, fontsize=10)
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=80, bbox_inches="tight"))
     plt.close(fig)

@@ -25,9 +25,15 @@ from mpkeras.rl.returns import discounted_returns
 def _model_for(cls, env_id, env_kwargs, model, model_kwargs):
     spaces = env_spaces(env_id, **(env_kwargs or {}))
     if model is None:
-        actions = ({"num_actions": spaces["num_actions"]} if "num_actions" in spaces
-                   else {"action_dim": spaces["action_dim"]})
-        model = cls(observation_dim=spaces["observation_dim"], **actions, **(model_kwargs or {}))
+        kwargs = dict(model_kwargs or {})
+        if "num_actions" in spaces:
+            kwargs["num_actions"] = spaces["num_actions"]
+        else:
+            kwargs["action_dim"] = spaces["action_dim"]
+            low, high = np.abs(spaces["action_low"]), np.abs(spaces["action_high"])
+            if "mean_bound" not in kwargs and np.all(np.isfinite(high)) and np.allclose(low, high):
+                kwargs["mean_bound"] = float(np.max(high))  # keep mu inside symmetric, finite action bounds
+        model = cls(observation_dim=spaces["observation_dim"], **kwargs)
     expected = (spaces["observation_dim"], spaces.get("num_actions"), spaces.get("action_dim"))
     if (model.observation_dim, model.num_actions, model.action_dim) != expected:
         raise ValueError(f"The model takes observation_dim={model.observation_dim}, num_actions={model.num_actions}, "
