@@ -40,7 +40,7 @@ DEFAULTS = {
                          "reward_scale": 0.1}),
     },
     "actor_critic": {
-        "Pendulum-v1": (2_000_000, {"learning_rate": 1e-3, "num_envs": 32, "n_steps": 16},
+        "Pendulum-v1": (3_000_000, {"learning_rate": 1e-3, "num_envs": 64, "n_steps": 16},
                         {"hidden_units": (64, 64), "normalize_advantages": True, "gamma": 0.9, "gae_lambda": 0.95,
                          "stddev": "parameter", "reward_scale": 0.1}),
         "CartPole-v1": (300_000, {"learning_rate": 1e-3, "num_envs": 8, "n_steps": 16},
@@ -229,8 +229,8 @@ def run(algorithm, args):
     save_json(os.path.join(run_dir, "metrics.json"), report)
     kept = f"best weights, of step {best_step}" if args.keep == "best" else "last weights"
     print(f"{algorithm} on {args.env}: mean return {evaluation['mean_return']:.1f} +- {evaluation['std_return']:.1f} "
-          f"over {eval_episodes} seeded episodes ({kept}; best {best['mean_return']:.1f}, last {last['mean_return']:.1f});"
-          f" {trained_steps} steps in {train_seconds:.0f} s; wrote {run_dir}")
+          f"over {eval_episodes} seeded episodes ({kept}; best {best['mean_return']:.1f}, "
+          f"last {last['mean_return']:.1f}); {trained_steps} steps in {train_seconds:.0f} s; wrote {run_dir}")
     return report
 
 
