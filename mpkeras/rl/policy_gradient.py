@@ -52,10 +52,10 @@ class _PolicyAgent(DeepAgent):
         """Stochastic actions for (N, D) observations, as numpy (int32 (N,) or float32 (N, action_dim))."""
         return self.act(observation.astype(np.float32), deterministic=False)
 
-    def _log(self, log, result, recent, loss, start):
+    def _log(self, log, result, recent, loss, start, begin):
         log(f"step {self.env_steps}: eval return {result['mean_return']:.1f} +- {result['std_return']:.1f}, "
             f"training return (last 20 episodes) {recent:.1f}, loss {loss:.4f}, "
-            f"{self.env_steps / (time.time() - start):.0f} steps/s")
+            f"{(self.env_steps - begin) / (time.time() - start):.0f} steps/s")
 
 
 class REINFORCEAgent(_PolicyAgent):
@@ -116,9 +116,9 @@ class REINFORCEAgent(_PolicyAgent):
 
     def learn(self, total_steps, eval_every=20_000, eval_episodes=10, eval_seed=10_000, log=print):
         """Plays and updates until ``total_steps`` environment steps; returns the history (see DQNAgent.learn)."""
-        start, episode_returns, loss, next_eval = time.time(), [], float("nan"), eval_every
+        start, episode_returns, loss = time.time(), [], float("nan")
         begin = self.env_steps
-        end = begin + total_steps
+        end, next_eval = begin + total_steps, begin + eval_every
         while self.env_steps < end:
             batch, returns = self.collect()
             self.set_progress((self.env_steps - begin) / total_steps)
@@ -126,7 +126,8 @@ class REINFORCEAgent(_PolicyAgent):
             loss = float(self._update(batch)["loss"])
             if eval_every and (self.env_steps >= next_eval or self.env_steps >= end):
                 next_eval += eval_every
-                self._log(log, self.track(eval_episodes, eval_seed), np.mean(episode_returns[-20:]), loss, start)
+                result = self.track(eval_episodes, eval_seed)
+                self._log(log, result, np.mean(episode_returns[-20:]), loss, start, begin)
         self.history["episode_returns"] = episode_returns
         return self.history
 
@@ -191,9 +192,9 @@ class A2CAgent(_PolicyAgent):
 
     def learn(self, total_steps, eval_every=50_000, eval_episodes=10, eval_seed=10_000, log=print):
         """Collects and updates until ``total_steps`` more environment steps; returns the history."""
-        start, episode_returns, loss, next_eval = time.time(), [], float("nan"), self.env_steps + eval_every
+        start, episode_returns, loss = time.time(), [], float("nan")
         begin = self.env_steps
-        end = begin + total_steps
+        end, next_eval = begin + total_steps, begin + eval_every
         while self.env_steps < end:
             batch, finished = self.collect()
             self.set_progress((self.env_steps - begin) / total_steps)
@@ -202,7 +203,7 @@ class A2CAgent(_PolicyAgent):
             if eval_every and (self.env_steps >= next_eval or self.env_steps >= end):
                 next_eval += eval_every
                 recent = np.mean(episode_returns[-20:]) if episode_returns else float("nan")
-                self._log(log, self.track(eval_episodes, eval_seed), recent, loss, start)
+                self._log(log, self.track(eval_episodes, eval_seed), recent, loss, start, begin)
         self.history["episode_returns"] = episode_returns
         return self.history
 
