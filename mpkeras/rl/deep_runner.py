@@ -35,9 +35,9 @@ DEFAULTS = {
     "reinforce": {
         "CartPole-v1": (300_000, {"learning_rate": 3e-3, "episodes_per_update": 8},
                         {"hidden_units": (64, 64), "normalize_advantages": True}),
-        "Pendulum-v1": (1_000_000, {"learning_rate": 1e-3, "episodes_per_update": 16},
-                        {"hidden_units": (64, 64), "normalize_advantages": True, "gamma": 0.95,
-                         "reward_scale": 0.1}),
+        "Pendulum-v1": (3_000_000, {"learning_rate": 3e-3, "episodes_per_update": 16},
+                        {"hidden_units": (64, 64), "normalize_advantages": True, "gamma": 0.9,
+                         "stddev": "parameter", "reward_scale": 0.1}),
     },
     "actor_critic": {
         "Pendulum-v1": (3_000_000, {"learning_rate": 1e-3, "num_envs": 64, "n_steps": 16},
