@@ -3,7 +3,9 @@
     mpkeras list                          registered models, recipe, dataset, latest metric
     mpkeras train NAME [recipe flags]     runs recipes/NAME.py (same code as `python recipes/NAME.py`)
     mpkeras export NAME --model FILE      exports a saved .keras model to exported/NAME/<next version>
+        [--format onnx|tflite]            ... plus exported/NAME/<version>.onnx or .tflite beside it
     mpkeras verify PATH [PATH ...]        checks SavedModels in a fresh process without mpkeras
+    mpkeras verify --all [BASE_DIR]       ... the newest version of every model under exported/ (or BASE_DIR)
     mpkeras mesh EXPORT --out FILE.ply    marching-cubes mesh of an exported implicit model's field
     mpkeras tabular TABLE.npz             evaluate a saved tabular RL agent (or --state S: its actions)
 """
@@ -79,9 +81,38 @@ def cmd_export(args):
     if not os.path.exists(args.model):
         raise FileNotFoundError(f"No saved model at {args.model}; train first (`mpkeras train {args.name}`).")
     model = keras.saving.load_model(args.model)
+    if args.format != "savedmodel":  # refuse before writing anything
+        from mpkeras.export.onnx import ConversionError, check_convertible, registered_name
+
+        try:
+            check_convertible(registered_name(model), args.format)
+        except ConversionError as e:
+            print(f"mpkeras: error: {e}", file=sys.stderr)
+            return 2
     path = export_model(model, args.name, base_dir=args.base_dir, version=args.version,
-                        serving_root=args.serving_root, model_card={"source": os.path.abspath(args.model)})
+                        serving_root=args.serving_root, model_card={"source": os.path.abspath(args.model)},
+                        keep=args.keep)
     print(path)
+    if args.format != "savedmodel":  # exported/NAME/<version>.onnx|.tflite beside that SavedModel
+        return export_converted(model, path, args.format, batch_size=args.batch_size)
+    return 0
+
+
+def export_converted(model, savedmodel, fmt, batch_size=None):
+    """Writes ``<version dir>.onnx`` or ``.tflite`` next to the SavedModel version ``savedmodel``.
+
+    ONNX converts that SavedModel's ``serving_default``; TFLite retraces ``model`` (the same
+    weights) so that Keras' argmax needs TFLite builtins only.
+    """
+    from mpkeras.export.onnx import ConversionError, export_onnx
+    from mpkeras.export.tflite import export_tflite
+
+    path = f"{savedmodel.rstrip(os.sep)}.{fmt}"
+    try:
+        print(export_onnx(savedmodel, path) if fmt == "onnx" else export_tflite(model, path, batch_size=batch_size))
+    except ConversionError as e:
+        print(f"mpkeras: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -99,8 +130,12 @@ def main(argv=None):
     p.add_argument("--base-dir", default="exported")
     p.add_argument("--version", type=int, default=None)
     p.add_argument("--serving-root", default=None, help="base path TF Serving sees, e.g. /models")
-    p = sub.add_parser("verify", help="verify SavedModels in a fresh process (no mpkeras import)")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("--keep", type=int, default=None, help="keep only the newest N complete versions")
+    p.add_argument("--format", choices=("savedmodel", "onnx", "tflite"), default="savedmodel",
+                   help="onnx/tflite: also convert serving_default to exported/NAME/<version>.onnx|.tflite")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="tflite only: a static batch size (the RNN classifiers need one, e.g. 1)")
+    p = sub.add_parser("verify", help="verify SavedModels in a fresh process (no mpkeras import)", add_help=False)
     add_mesh_parser(sub)
     add_tabular_parser(sub)
 
@@ -114,6 +149,10 @@ def main(argv=None):
             return 2
         recipe.main(argv[2:])
         return 0
+    if argv[:1] == ["verify"]:  # its own parser: PATH ... | --all [BASE_DIR], --strict, --atol, --rtol
+        from mpkeras.export.verify import main_verify
+
+        return main_verify(argv[1:])
     args, rest = parser.parse_known_args(argv)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -121,10 +160,6 @@ def main(argv=None):
         return cmd_list(args)
     if args.command == "export":
         return cmd_export(args)
-    if args.command == "verify":
-        from mpkeras.export.verify import main_verify
-
-        return main_verify(args.paths)
     if args.command == "mesh":
         return cmd_mesh(args)
     if args.command == "tabular":

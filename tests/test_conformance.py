@@ -54,3 +54,10 @@ def test_savedmodels_reload_without_mpkeras(tmp_path):
         endpoints = kit.build(name)[0].serving_endpoints()
         assert set(endpoints) <= set(report["signatures"]), f"{name}: missing signatures"
         assert report["serving_default"] == next(iter(endpoints)), f"{name}: serving_default is not the main endpoint"
+        # The same subprocess built TF Serving REST/gRPC request bodies for every signature and checked them
+        # against saved_model.pb's SignatureDefs, and sent every signature bad inputs (tests/test_serving.py).
+        assert set(report["serving"]) == set(report["signatures"]), f"{name}: signatures without request checks"
+        assert report["serving_ok"], f"{name}: {[(s, r['problems']) for s, r in report['serving'].items()]}"
+        assert all(r["grpc"] == "built" for r in report["serving"].values()), f"{name}: no gRPC PredictRequest"
+        assert {r["signature"] for r in report["bad_input"]} == set(report["signatures"]), f"{name}: bad inputs"
+        assert report["bad_input_ok"], f"{name}: {[r for r in report['bad_input'] if not r['ok']]}"

@@ -37,6 +37,7 @@ if __name__ == "__main__":
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -173,11 +174,202 @@ def _load_examples(path, signature, card):
     return None, None
 
 
+# --------------------------------------------------------------------------- TF Serving requests
+def _signature_defs(path):
+    """``{name: SignatureDef}`` read from ``saved_model.pb`` (what TF Serving itself reads)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    for meta in sm.meta_graphs:
+        if "serve" in meta.meta_info_def.tags:
+            return dict(meta.signature_def)
+    return {}
+
+
+def _info_shape(info):
+    """A TensorInfo's shape as a list with None for unknown dims (None if the rank is unknown)."""
+    if info.tensor_shape.unknown_rank:
+        return None
+    return [None if d.size < 0 else d.size for d in info.tensor_shape.dim]
+
+
+def rest_bodies(signature, inputs):
+    """The REST ``:predict`` bodies for ``inputs`` (``{name: array}``).
+
+    Returns ``(columnar, row)``: ``{"signature_name", "inputs": {name: list}}`` and
+    ``{"signature_name", "instances": [{name: value}, ...]}``; ``row`` is None with a
+    reason when the row format cannot express the inputs (TF Serving's row format
+    needs every input to share its first dimension; seeds and counts do not).
+    """
+    as_json = {k: (v.astype(str) if v.dtype.kind in "SO" else v).tolist() for k, v in inputs.items()}
+    columnar = {"signature_name": signature, "inputs": as_json}
+    batches = {k: (v.shape[0] if v.ndim else None) for k, v in inputs.items()}
+    if None in batches.values() or len(set(batches.values())) != 1:
+        return columnar, "row format needs one shared batch dimension (inputs: %s)" % (
+            ", ".join(f"{k} {list(v.shape)}" for k, v in sorted(inputs.items())))
+    n = next(iter(batches.values()))
+    row = {"signature_name": signature, "instances": [{k: as_json[k][i] for k in as_json} for i in range(n)]}
+    return columnar, row
+
+
+def _from_json(values, info):
+    return np.asarray(values, dtype=tf.as_dtype(info.dtype).as_numpy_dtype
+                      if tf.as_dtype(info.dtype) != tf.string else object)
+
+
+def check_serving_requests(model_name, signature, sigdef, declared, inputs):
+    """Build REST and gRPC request bodies for one signature and map them onto its SignatureDef.
+
+    Args:
+        model_name: TF Serving model name (``model_spec.name``).
+        signature: signature name.
+        sigdef: the ``SignatureDef`` from ``saved_model.pb``.
+        declared: ``{input: {"dtype", "shape"}}`` the exporter declared (model card), or None.
+        inputs: ``{input: array}`` example inputs.
+
+    Returns:
+        A dict with ``ok``, ``problems``, the REST bodies and whether a gRPC request was built.
+    """
+    problems = []
+    want = {k: (tf.as_dtype(v.dtype), _info_shape(v)) for k, v in sigdef.inputs.items()}
+    for name, (dtype, shape) in sorted(want.items()):
+        if declared is not None and name in declared:
+            d = declared[name]
+            if d["dtype"] != dtype.name or d["shape"] != shape:
+                problems.append(f"input '{name}': SignatureDef has {dtype.name} {shape}, "
+                                f"the exporter declared {d['dtype']} {d['shape']}")
+        if shape and shape[0] is not None and not (len(shape) == 1 and dtype.is_integer):
+            problems.append(f"input '{name}': batch dimension is fixed to {shape[0]} (expected None)")
+    if declared is not None and set(declared) != set(want):
+        problems.append(f"SignatureDef inputs {sorted(want)} differ from declared {sorted(declared)}")
+
+    def check_arrays(kind, arrays):
+        if set(arrays) != set(want):
+            problems.append(f"{kind}: request inputs {sorted(arrays)} differ from SignatureDef {sorted(want)}")
+        for name in sorted(set(arrays) & set(want)):
+            dtype, shape = want[name]
+            a = arrays[name]
+            got = tf.string if a.dtype.kind in "SOU" else tf.as_dtype(a.dtype)
+            if got != dtype:
+                problems.append(f"{kind}: input '{name}' is {got.name}, SignatureDef wants {dtype.name}")
+            if not tf.TensorShape(shape).is_compatible_with(a.shape):
+                problems.append(f"{kind}: input '{name}' has shape {list(a.shape)}, SignatureDef wants {shape}")
+            elif dtype != tf.string and not np.array_equal(a, inputs[name].astype(a.dtype), equal_nan=a.dtype.kind == "f"):
+                problems.append(f"{kind}: input '{name}' does not round-trip the example values")
+
+    columnar, row = rest_bodies(signature, inputs)
+    columnar = json.loads(json.dumps(columnar))  # what the server parses
+    check_arrays("REST inputs", {k: _from_json(v, sigdef.inputs[k]) if k in want else np.asarray(v)
+                                 for k, v in columnar["inputs"].items()})
+    if isinstance(row, dict):
+        row = json.loads(json.dumps(row))
+        names = row["instances"][0].keys() if row["instances"] else []
+        check_arrays("REST instances", {k: _from_json([r[k] for r in row["instances"]], sigdef.inputs[k])
+                                        if k in want else np.asarray([]) for k in names})
+    grpc = "tensorflow_serving not installed (pip install mpkeras[serving])"
+    try:
+        from tensorflow_serving.apis import predict_pb2
+    except ImportError:
+        predict_pb2 = None
+    if predict_pb2 is not None:
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = model_name
+        request.model_spec.signature_name = signature
+        for name, array in inputs.items():
+            dtype = want[name][0] if name in want else None
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(array, dtype=dtype))
+        request = predict_pb2.PredictRequest.FromString(request.SerializeToString())  # over the wire
+        for name, proto in request.inputs.items():
+            if name in want and proto.dtype != sigdef.inputs[name].dtype:
+                problems.append(f"gRPC: input '{name}' proto dtype {tf.as_dtype(proto.dtype).name} "
+                                f"!= SignatureDef {want[name][0].name}")
+        check_arrays("gRPC", {k: tf.make_ndarray(p) for k, p in request.inputs.items()})
+        grpc = "built"
+    return {"ok": not problems, "problems": problems, "rest_inputs": columnar,
+            "rest_instances": row if isinstance(row, dict) else None,
+            "rest_instances_note": None if isinstance(row, dict) else row, "grpc": grpc}
+
+
+# --------------------------------------------------------------------------- bad inputs
+def _bad_cases(specs, inputs):
+    """``[(case, input, {name: array})]``: wrong rank / dtype per input, empty batch, NaN, inf."""
+    cases = []
+    for name in sorted(specs):
+        spec, x = specs[name], inputs[name]
+        cases.append(("wrong rank", name, {**inputs, name: x[..., None] if x.ndim else x.reshape(1)}))
+        wrong = np.int32 if spec.dtype.is_floating else np.float32
+        bad = np.zeros(x.shape, wrong) if x.dtype.kind in "SOU" else x.astype(wrong)
+        cases.append(("wrong dtype", name, {**inputs, name: bad}))
+    batched = [n for n in specs if specs[n].shape.rank and specs[n].shape[0] is None]
+    if batched:
+        cases.append(("empty batch", None, {**inputs, **{n: inputs[n][:0] for n in batched}}))
+    for name in sorted(specs):
+        if specs[name].dtype.is_floating and inputs[name].size:
+            for label, value in (("NaN", np.nan), ("inf", np.inf)):
+                x = inputs[name].copy()
+                x.flat[0] = value
+                cases.append((label, name, {**inputs, name: x}))
+    return cases
+
+
+def _names_problem(case, name, specs, message):
+    """Whether an error message is clear: it names the bad input (or, for dtypes, both dtypes)."""
+    if case == "wrong dtype":  # TF's own check: "expected to be a float tensor but is a int32 tensor"
+        given = "int32" if specs[name].dtype.is_floating else "float"
+        return specs[name].dtype.name.rstrip("0123456789") in message and given in message
+    names = [name] if name else [n for n in specs if specs[n].shape.rank and specs[n].shape[0] is None]
+    named = any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
+    if case == "wrong rank":
+        return named and "shape" in message.lower()
+    return named
+
+
+def check_bad_inputs(signature, fn, specs, inputs, good_outputs):
+    """Send ``signature`` bad inputs; returns one row per case with ``outcome`` and ``ok``.
+
+    Wrong rank and dtype must raise an error naming the input (or its shape/dtype).
+    An empty batch must raise a clear error or give outputs whose batch dimension
+    is 0; NaN/inf must raise a clear error or give outputs of the normal shapes.
+    """
+    rows = []
+    batched_out = {k for k, v in fn.structured_outputs.items() if v.shape.rank and v.shape[0] is None}
+    for case, name, bad in _bad_cases(specs, inputs):
+        row = {"signature": signature, "case": case, "input": name, "ok": False}
+        try:
+            out = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in bad.items()}).items()}
+        except Exception as e:  # noqa: BLE001 - the outcome we classify
+            msg = " ".join(str(e).split())
+            row["outcome"] = f"error: {type(e).__name__}: {msg[:300]}"
+            row["ok"] = _names_problem(case, name, specs, msg)
+            if not row["ok"]:
+                row["outcome"] += " (message names neither the input, its shape nor its dtype)"
+            rows.append(row)
+            continue
+        shapes = {k: list(v.shape) for k, v in out.items()}
+        if case in ("wrong rank", "wrong dtype"):
+            row["outcome"] = f"accepted silently, outputs {shapes}"
+        elif case == "empty batch":
+            wrong = {k: s for k, s in shapes.items() if k in batched_out and s[:1] != [0]}
+            row["ok"] = not wrong
+            row["outcome"] = f"result with empty batch {shapes}" if not wrong else f"wrong output shapes {wrong}"
+        else:
+            normal = {k: list(v.shape) for k, v in good_outputs.items()}
+            row["ok"] = shapes == normal
+            finite = all(np.all(np.isfinite(v)) for v in out.values() if v.dtype.kind == "f")
+            row["outcome"] = ("result of the normal shapes" + ("" if finite else " (non-finite values propagate)")
+                              if row["ok"] else f"output shapes {shapes} differ from normal {normal}")
+        rows.append(row)
+    return rows
+
+
 # --------------------------------------------------------------------------- checker
 def verify_one(path, atol, rtol):
     """Check one SavedModel directory; returns its report dict (``ok`` says if it passed)."""
     report = {"path": os.path.abspath(path), "ok": False, "signatures": {}, "serving_default": None,
-              "model_card": None, "examples": {}, "checks": [], "errors": []}
+              "model_card": None, "examples": {}, "checks": [], "errors": [],
+              "serving": {}, "serving_ok": False, "bad_input": [], "bad_input_ok": False}
     print(f"== {path}")
     try:
         loaded = tf.saved_model.load(path)
@@ -206,6 +398,8 @@ def verify_one(path, atol, rtol):
     if "serving_default" not in signatures:
         report["errors"].append("no 'serving_default' signature")
 
+    sigdefs = _signature_defs(path)
+    model_name = (card or {}).get("name") or os.path.basename(os.path.dirname(os.path.abspath(path)))
     for name, fn in signatures.items():
         specs = fn.structured_input_signature[1]
         inputs, expected = _load_examples(path, name, card)
@@ -224,6 +418,13 @@ def verify_one(path, atol, rtol):
             report["checks"].append({"signature": name, "output": None, "ok": False,
                                      "message": f"call raised {type(e).__name__}: {' '.join(first[:6])}"})
             continue
+        endpoint = (card or {}).get("serving_default", name) if name == "serving_default" else name
+        declared = ((card or {}).get("signatures") or {}).get(endpoint, {}).get("inputs")
+        if name in sigdefs:
+            report["serving"][name] = check_serving_requests(model_name, name, sigdefs[name], declared, inputs)
+        else:
+            report["serving"][name] = {"ok": False, "problems": ["no SignatureDef in saved_model.pb"]}
+        report["bad_input"] += check_bad_inputs(name, fn, specs, inputs, outputs)
         for out in sorted(outputs):
             want = None if expected is None else expected.get(out)
             if expected is not None and want is None:
@@ -240,6 +441,15 @@ def verify_one(path, atol, rtol):
         print(f"  {'ok  ' if c['ok'] else 'FAIL'} {where}: {c['message']}")
     for e in report["errors"]:
         print(f"  FAIL {e}")
+    for sig, r in report["serving"].items():
+        print(f"  {'ok  ' if r['ok'] else 'FAIL'} {sig}: TF Serving requests (REST inputs, REST instances: "
+              f"{'built' if r.get('rest_instances') else 'n/a'}, gRPC: {r.get('grpc')})"
+              + "".join(f"\n       {p}" for p in r["problems"]))
+    for r in report["bad_input"]:
+        print(f"  {'ok  ' if r['ok'] else 'FAIL'} {r['signature']} [{r['case']}{' ' + r['input'] if r['input'] else ''}]: "
+              f"{r['outcome'][:160]}")
+    report["serving_ok"] = bool(report["serving"]) and all(r["ok"] for r in report["serving"].values())
+    report["bad_input_ok"] = all(r["ok"] for r in report["bad_input"])
     report["ok"] = not report["errors"] and all(c["ok"] for c in report["checks"])
     return report
 

@@ -18,6 +18,8 @@ Every input of an exported endpoint goes through ``tf.ensure_shape``: without it
 wrong shape passed as a ``tf.Tensor`` to a reloaded signature fails deep inside
 the graph ("Matrix size-incompatible: In[0]: [2,5], In[1]: [4,3]"); with it the
 error reads "Shape of tensor x [2,5] is not compatible with expected shape [?,4]".
+An input whose first dimension is ``None`` (a batch) must also be non-empty: an empty
+batch otherwise fails deep inside convolutions or batch norm with unrelated messages.
 """
 
 import datetime
@@ -31,6 +33,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import warnings
 
 import keras
 import numpy as np
@@ -94,7 +97,7 @@ def refresh_models_config(base_dir, serving_root=None):
 
 
 def export_model(model, name, *, base_dir="exported", version=None, model_card=None,
-                 serving_root=None):
+                 serving_root=None, keep=None):
     """Export ``model``'s serving endpoints to ``base_dir/name/<version>`` atomically.
 
     Args:
@@ -106,6 +109,8 @@ def export_model(model, name, *, base_dir="exported", version=None, model_card=N
             version is never overwritten.
         model_card: extra keys for ``model_card.json`` (``dataset``, ``metrics``, ...).
         serving_root: passed to :func:`refresh_models_config`.
+        keep: if given, keep only the newest ``keep`` complete versions once the new one
+            is in place (see :func:`prune_versions`); the new version is never deleted.
 
     Returns:
         The absolute path of the new version directory.
@@ -120,6 +125,8 @@ def export_model(model, name, *, base_dir="exported", version=None, model_card=N
     clash = sorted(set(model_card or {}) & set(_RESERVED_CARD_KEYS))
     if clash:
         raise ValueError(f"model_card keys {clash} are written by the exporter itself.")
+    if keep is not None and int(keep) < 1:
+        raise ValueError(f"keep must be at least 1 (the new version is always kept), got {keep}")
     model_dir = os.path.join(base_dir, name)
     created_dir = not os.path.isdir(model_dir)
     os.makedirs(model_dir, exist_ok=True)
@@ -142,8 +149,47 @@ def export_model(model, name, *, base_dir="exported", version=None, model_card=N
             except OSError:
                 pass
         raise
+    if keep is not None:
+        prune_versions(model_dir, keep, protect=version)
     refresh_models_config(base_dir, serving_root=serving_root)
     return os.path.abspath(final)
+
+
+def complete_versions(model_dir):
+    """Sorted integer versions in ``model_dir`` that hold a ``saved_model.pb`` (half-written ones never do)."""
+    if not os.path.isdir(model_dir):
+        return []
+    return sorted(int(d) for d in os.listdir(model_dir)
+                  if d.isdigit() and os.path.isfile(os.path.join(model_dir, d, "saved_model.pb")))
+
+
+def prune_versions(model_dir, keep, protect=None):
+    """Delete the oldest complete versions of ``model_dir`` beyond the newest ``keep``.
+
+    Each version is first renamed to a hidden ``.del-*`` name (one atomic step, so TF
+    Serving sees it vanish whole) and only then removed; if removal fails, what is
+    left is a hidden directory, never a half version.  ``protect`` (the version just
+    written) is never deleted; temporary ``.tmp-*`` directories are never touched.
+
+    Returns:
+        The versions deleted.
+    """
+    versions = complete_versions(model_dir)
+    doomed = [v for v in versions[:max(len(versions) - int(keep), 0)] if v != protect]
+    deleted = []
+    for v in doomed:
+        trash = os.path.join(model_dir, f".del-{v}-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            os.rename(os.path.join(model_dir, str(v)), trash)
+        except OSError as e:
+            warnings.warn(f"could not remove old version {v} of {model_dir}: {e}", stacklevel=2)
+            continue
+        deleted.append(v)
+        shutil.rmtree(trash, ignore_errors=True)
+        for ext in (".onnx", ".tflite"):  # conversions written next to the version (exported/NAME/<v>.onnx)
+            if os.path.isfile(os.path.join(model_dir, f"{v}{ext}")):
+                os.remove(os.path.join(model_dir, f"{v}{ext}"))
+    return deleted
 
 
 def _refuse_existing(final):
@@ -170,7 +216,17 @@ def _with_shape_checks(fn, specs):
     the model's own op can fail first.)
     """
     def endpoint(*args):
-        return fn(*[tf.ensure_shape(a, s.shape) for a, s in zip(args, specs)])
+        checked = []
+        for a, s in zip(args, specs):
+            a = tf.ensure_shape(a, s.shape)
+            if s.shape.rank and s.shape[0] is None:  # a batch: refuse an empty one by name
+                nonempty = tf.debugging.assert_positive(
+                    tf.shape(a)[0], message=f"input {s.name} has an empty batch (batch dimension 0); "
+                                            "send at least one example")
+                with tf.control_dependencies([nonempty]):
+                    a = tf.identity(a)
+            checked.append(a)
+        return fn(*checked)
     return endpoint
 
 

@@ -108,15 +108,61 @@ def verify_savedmodel(path, *, atol=1e-5, rtol=1e-4, timeout=600):
     return summary["reports"][paths[0]] if single else summary["reports"]
 
 
+def newest_versions(base_dir):
+    """``{model: newest complete version directory}`` for every model under ``base_dir``."""
+    found = {}
+    if not os.path.isdir(base_dir):
+        return found
+    for name in sorted(os.listdir(base_dir)):
+        model_dir = os.path.join(base_dir, name)
+        if name.startswith(".") or not os.path.isdir(model_dir):
+            continue
+        versions = [int(d) for d in os.listdir(model_dir)
+                    if d.isdigit() and os.path.isfile(os.path.join(model_dir, d, "saved_model.pb"))]
+        if versions:
+            found[name] = os.path.join(model_dir, str(max(versions)))
+    return found
+
+
+def _serving_table(summary):
+    """Lines summarising the TF Serving request and bad-input checks of every path."""
+    lines = []
+    for path, report in summary["reports"].items():
+        bad = [r for r in report.get("bad_input", []) if not r["ok"]]
+        serving = [f"{s}: {p}" for s, r in report.get("serving", {}).items() for p in r.get("problems", [])]
+        lines.append(f"{path}: TF Serving requests {'ok' if report.get('serving_ok') else 'FAILED'}, "
+                     f"bad inputs {len(report.get('bad_input', [])) - len(bad)}/{len(report.get('bad_input', []))} ok")
+        lines += [f"  {p}" for p in serving]
+        lines += [f"  {r['signature']} [{r['case']} {r['input'] or ''}]: {r['outcome'][:200]}" for r in bad]
+    return lines
+
+
 def main_verify(argv=None):
-    """``mpkeras verify PATH [PATH ...]``: print the checker's report; return the exit code."""
+    """``mpkeras verify PATH [PATH ...] | --all [BASE_DIR]``: print the checker's report; return the exit code.
+
+    With ``--all`` it checks the newest version of every model under ``BASE_DIR``
+    (default ``exported``) in one process.  The exit code is 1 if any endpoint fails
+    (and, with ``--strict``, if a TF Serving request or bad-input check fails).
+    """
     parser = argparse.ArgumentParser(prog="mpkeras verify",
                                      description="Reload SavedModels without mpkeras and replay their examples.")
-    parser.add_argument("paths", nargs="+", help="SavedModel version directories")
+    parser.add_argument("paths", nargs="*", help="SavedModel version directories")
+    parser.add_argument("--all", nargs="?", const="exported", default=None, metavar="BASE_DIR",
+                        help="verify the newest version of every model under BASE_DIR (default: exported)")
+    parser.add_argument("--strict", action="store_true",
+                        help="also fail on TF Serving request or bad-input check failures")
     parser.add_argument("--atol", type=float, default=1e-5)
     parser.add_argument("--rtol", type=float, default=1e-4)
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args(argv)
+    if args.all is not None:
+        found = newest_versions(args.all)
+        if not found:
+            print(f"no exported model versions under {args.all}")
+            return 1
+        args.paths = list(args.paths) + list(found.values())
+    if not args.paths:
+        parser.error("give SavedModel paths or --all [BASE_DIR]")
     try:
         summary, output, returncode = _run_checker(args.paths, args.atol, args.rtol, args.timeout)
     except VerificationError as e:
@@ -126,6 +172,11 @@ def main_verify(argv=None):
     if summary is None or returncode != 0 or not summary["ok"]:
         if summary is not None:
             print(f"verification FAILED:\n{_failures(summary)}")
+        return 1
+    print("\n".join(_serving_table(summary)))
+    extra_ok = all(r.get("serving_ok") and r.get("bad_input_ok") for r in summary["reports"].values())
+    if args.strict and not extra_ok:
+        print("verification FAILED: TF Serving request or bad-input checks (see above)")
         return 1
     print(f"verification passed: {len(args.paths)} SavedModel(s)")
     return 0

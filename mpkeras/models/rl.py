@@ -333,6 +333,9 @@ class StochasticPolicy(keras.Model):
         Returns {"action", "mean", "log_prob"} and {"stddev"} (Gaussian) or {"probabilities"} (categorical).
         """
         observation = check_input(observation, (self.observation_dim,), "observation")
+        # NaN logits make Categorical sample an out-of-range action; fail here with a clear message instead.
+        observation = tf.debugging.assert_all_finite(
+            observation, "observation contains NaN or inf; clean the observation before calling act")
         pi = self.distribution(observation)
         sample = pi.sample(seed=tf.cast(seed, tf.int32))  # stateless: the same seed gives the same actions
         mean = pi.mode() if self.discrete else pi.mean()
