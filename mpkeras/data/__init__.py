@@ -11,6 +11,7 @@ Example:
 from mpkeras.data.loading import (
     EMBEDDED,
     REAL,
+    CorruptDatasetError,
     DatasetUnavailableError,
     UnknownDatasetError,
     info,
@@ -30,6 +31,7 @@ __all__ = [
     "BINARIZE_MODES",
     "EMBEDDED",
     "REAL",
+    "CorruptDatasetError",
     "DatasetUnavailableError",
     "Standardizer",
     "UnknownDatasetError",

@@ -42,6 +42,14 @@ class DatasetUnavailableError(RuntimeError):
     """A catalogue dataset is not prepared and cannot be downloaded (e.g. offline)."""
 
 
+class CorruptDatasetError(RuntimeError):
+    """The prepared files of an embedded dataset are unreadable, missing or truncated."""
+
+
+TFRECORD_FRAMING = 16
+"""Bytes a TFRecord adds around each serialized example: length (8), its CRC (4) and the data's CRC (4)."""
+
+
 def load(
     name: str,
     split: str,
@@ -78,6 +86,8 @@ def load(
     Raises:
         UnknownDatasetError: ``name`` is not embedded and not in the TFDS catalogue.
         DatasetUnavailableError: the data is not prepared and could not be downloaded.
+        CorruptDatasetError: an embedded dataset's prepared files are unreadable, missing or truncated
+            (records corrupted in place still raise ``tf.errors.DataLossError`` when read).
         ValueError: ``split`` names a split the dataset does not have.
     """
     builder = _prepared_builder(name, data_dir, download)
@@ -156,14 +166,45 @@ def _builder(name: str, data_dir) -> tfds.core.DatasetBuilder:
         return tfds.builder(name, data_dir=_resolve_data_dir(data_dir))
     except tfds.core.registered.DatasetNotFoundError as e:  # e.g. a bad config name
         raise _unknown(name) from e
+    except Exception as e:  # pylint: disable=broad-except
+        if base not in EMBEDDED:
+            raise
+        # The builder class is ours, so what failed is reading the prepared dataset_info.json.
+        where = os.path.join(_resolve_data_dir(data_dir) or "the TFDS data_dir", base)
+        raise _corrupt(name, where, f"its dataset_info.json cannot be read ({type(e).__name__}: {e})") from e
+
+
+def _corrupt(name: str, directory, problem: str) -> CorruptDatasetError:
+    return CorruptDatasetError(
+        f"The prepared data of {name!r} in {os.fspath(directory)} is corrupt: {problem}. A copy or a build "
+        f"was cut short. Delete {os.fspath(directory)}; embedded datasets rebuild offline on the next load."
+    )
+
+
+def _check_files(builder: tfds.core.DatasetBuilder) -> None:
+    """Raises :class:`CorruptDatasetError` if a split's TFRecord files are missing or not of the recorded size."""
+    if builder.info.file_format != tfds.core.FileFormat.TFRECORD:
+        return
+    for split in builder.info.splits.values():
+        expected = int(split.num_bytes) + TFRECORD_FRAMING * split.num_examples
+        size = 0
+        for path in split.filepaths:
+            if not os.path.exists(os.fspath(path)):
+                raise _corrupt(builder.name, builder.data_dir, f"{os.path.basename(os.fspath(path))} is missing")
+            size += os.path.getsize(os.fspath(path))
+        if size != expected:
+            raise _corrupt(builder.name, builder.data_dir,
+                           f"the {split.name} files hold {size} bytes, but {expected} were written")
 
 
 def _prepared_builder(name: str, data_dir, download: bool) -> tfds.core.DatasetBuilder:
     """Returns a builder whose data is prepared, preparing it if allowed."""
     builder = _builder(name, data_dir)
-    if builder.is_prepared():
-        return builder
     embedded_set = _base_name(name) in EMBEDDED
+    if builder.is_prepared():
+        if embedded_set:
+            _check_files(builder)
+        return builder
     if not (embedded_set or download):
         raise _unavailable(builder, "download=False")
     host = None if embedded_set else _unreachable_host(builder)

@@ -107,6 +107,8 @@ class Recipe:
         p.add_argument("--jit", action=argparse.BooleanOptionalAction, default=self.jit, help="XLA-compile steps")
         p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute")
         p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--deterministic", action="store_true",
+                       help="deterministic TF ops (tf.config.experimental.enable_op_determinism); slower")
         p.add_argument("--smoke", action="store_true", help="a few steps end to end, for tests")
         p.add_argument("--out", default=".", help="root for runs/ and exported/ (default: current directory)")
         p.add_argument("--run-dir", default=None, help="run directory (default: OUT/runs/MODEL)")
@@ -219,10 +221,13 @@ def run(recipe: Recipe, args) -> dict:
     import tensorflow as tf
 
     from mpkeras.train import figures as figs
-    from mpkeras.train.callbacks import AtomicBackupAndRestore, RaiseOnNonFinite, atomic_write_text
+    from mpkeras.train.callbacks import (AtomicBackupAndRestore, RaiseOnNonFinite, atomic_write_text,
+                                         remove_stale_temporaries)
 
     start = time.time()
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(args.seed)  # Python, NumPy and TensorFlow
+    if args.deterministic:
+        tf.config.experimental.enable_op_determinism()
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     if args.smoke:
@@ -274,10 +279,16 @@ def run(recipe: Recipe, args) -> dict:
 
     model = build_and_compile(train, args.epochs)
     monitor = recipe.monitor if val is not None else recipe.monitor.removeprefix("val_")
+    # A run killed earlier left a backup: fit resumes from it (weights, optimizer, epoch) and history.csv grows.
+    remove_stale_temporaries(run_dir)
+    metadata = os.path.join(run_dir, "backup", "training_metadata.json")
+    resumed_at = json.load(open(metadata))["epoch"] if os.path.exists(metadata) else 0
+    if resumed_at:
+        print(f"resuming from the backup after epoch {resumed_at} in {os.path.dirname(metadata)}")
     callbacks = [
         AtomicBackupAndRestore(os.path.join(run_dir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), profile_batch=0),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=bool(resumed_at)),
         RaiseOnNonFinite(),
     ]
     if recipe.callbacks and chief:
@@ -330,7 +341,8 @@ def run(recipe: Recipe, args) -> dict:
         "model": recipe.model,
         "data": data.card,
         "test": metrics,
-        "epochs_trained": len(next(iter(history.values()), [])),
+        "epochs_trained": resumed_at + len(next(iter(history.values()), [])),
+        "resumed_at_epoch": resumed_at,
         "retrain_full_epochs": retrain_epochs,
         "replicas": strategy.num_replicas_in_sync,
         "history": history,
