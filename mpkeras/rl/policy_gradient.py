@@ -48,6 +48,36 @@ def _action_spec(model, leading):
 
 
 class _PolicyAgent(DeepAgent):
+    """Shared loop of the policy-gradient agents: ``collect()`` a batch, update on it, evaluate now and then."""
+
+    eval_every = 50_000
+
+    def collect(self):
+        """The next training batch and the undiscounted returns of the episodes that ended in it."""
+        raise NotImplementedError
+
+    def learn(self, total_steps, eval_every=None, eval_episodes=10, eval_seed=10_000, log=print):
+        """Collects and updates until ``total_steps`` more environment steps; returns the history.
+
+        Every ``eval_every`` steps (the class default when None; 0: never) the deterministic policy plays
+        ``eval_episodes`` seeded episodes (seeds from ``eval_seed``): see :meth:`DeepAgent.track`.
+        """
+        eval_every = self.eval_every if eval_every is None else eval_every
+        start, episode_returns, loss = time.time(), [], float("nan")
+        begin = self.env_steps
+        end, next_eval = begin + total_steps, begin + eval_every
+        while self.env_steps < end:
+            batch, finished = self.collect()
+            self.set_progress((self.env_steps - begin) / total_steps)
+            episode_returns.extend(float(r) for r in finished)
+            loss = float(self._update(batch)["loss"])
+            if eval_every and (self.env_steps >= next_eval or self.env_steps >= end):
+                next_eval += eval_every
+                recent = np.mean(episode_returns[-20:]) if episode_returns else float("nan")
+                self._log(log, self.track(eval_episodes, eval_seed), recent, loss, start, begin)
+        self.history["episode_returns"] = episode_returns
+        return self.history
+
     def sample_actions(self, observation):
         """Stochastic actions for (N, D) observations, as numpy (int32 (N,) or float32 (N, action_dim))."""
         return self.act(observation.astype(np.float32), deterministic=False)
@@ -74,6 +104,7 @@ class REINFORCEAgent(_PolicyAgent):
     """
 
     algorithm = "reinforce"
+    eval_every = 20_000
 
     def __init__(self, model=None, env_id="CartPole-v1", episodes_per_update=8, learning_rate=1e-3,
                  max_grad_norm=None, seed=0, env_kwargs=None, model_kwargs=None, anneal=False):
@@ -113,23 +144,6 @@ class REINFORCEAgent(_PolicyAgent):
         batch = {"observation": flat(steps["observation"]).astype(np.float32), "action": flat(steps["action"]),
                  "return": flat(list(returns)).astype(np.float32)}
         return batch, rewards.sum(axis=0)
-
-    def learn(self, total_steps, eval_every=20_000, eval_episodes=10, eval_seed=10_000, log=print):
-        """Plays and updates until ``total_steps`` environment steps; returns the history (see DQNAgent.learn)."""
-        start, episode_returns, loss = time.time(), [], float("nan")
-        begin = self.env_steps
-        end, next_eval = begin + total_steps, begin + eval_every
-        while self.env_steps < end:
-            batch, returns = self.collect()
-            self.set_progress((self.env_steps - begin) / total_steps)
-            episode_returns.extend(returns.tolist())
-            loss = float(self._update(batch)["loss"])
-            if eval_every and (self.env_steps >= next_eval or self.env_steps >= end):
-                next_eval += eval_every
-                result = self.track(eval_episodes, eval_seed)
-                self._log(log, result, np.mean(episode_returns[-20:]), loss, start, begin)
-        self.history["episode_returns"] = episode_returns
-        return self.history
 
 
 class A2CAgent(_PolicyAgent):
@@ -189,23 +203,6 @@ class A2CAgent(_PolicyAgent):
         batch = {k: v.astype(np.int32 if k == "action" and self.model.discrete else np.float32)
                  for k, v in batch.items()}
         return batch, finished
-
-    def learn(self, total_steps, eval_every=50_000, eval_episodes=10, eval_seed=10_000, log=print):
-        """Collects and updates until ``total_steps`` more environment steps; returns the history."""
-        start, episode_returns, loss = time.time(), [], float("nan")
-        begin = self.env_steps
-        end, next_eval = begin + total_steps, begin + eval_every
-        while self.env_steps < end:
-            batch, finished = self.collect()
-            self.set_progress((self.env_steps - begin) / total_steps)
-            episode_returns.extend(finished)
-            loss = float(self._update(batch)["loss"])
-            if eval_every and (self.env_steps >= next_eval or self.env_steps >= end):
-                next_eval += eval_every
-                recent = np.mean(episode_returns[-20:]) if episode_returns else float("nan")
-                self._log(log, self.track(eval_episodes, eval_seed), recent, loss, start, begin)
-        self.history["episode_returns"] = episode_returns
-        return self.history
 
 
 def gradient_variance(agent, batches=20):
