@@ -284,6 +284,10 @@ def test_recipe_smoke_writes_metrics_figure_model_and_export(algorithm, tmp_path
     run_dir = tmp_path / "runs" / algorithm
     report = json.loads((run_dir / "metrics.json").read_text())
     assert report["algorithm"] == algorithm and report["smoke"] and report["traces"] == 1
+    assert report["deterministic"] is False  # enable_op_determinism is process-wide: not switched on inside pytest
+    from mpkeras.rl.deep_runner import parser
+
+    assert parser(algorithm).parse_args(["--deterministic"]).deterministic
     assert report["eval"]["episodes"] == 2 and np.isfinite(report["metrics"]["eval_mean_return"])
     assert (run_dir / "learning_curve.png").stat().st_size > 1000 and (run_dir / "model.keras").exists()
     assert os.path.exists(os.path.join(report["export"], "saved_model.pb"))

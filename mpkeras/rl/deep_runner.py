@@ -70,6 +70,8 @@ def parser(algorithm):
     p.add_argument("--hidden-units", type=_int_tuple, default=None, help="e.g. 64,64")
     p.add_argument("--gamma", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--deterministic", action="store_true",
+                   help="deterministic TF ops (tf.config.experimental.enable_op_determinism); slower")
     p.add_argument("--eval-episodes", type=int, default=10, help="final evaluation episodes (seeds 0, 1, ...)")
     p.add_argument("--eval-every", type=int, default=None, help="steps between evaluations during training")
     p.add_argument("--keep", choices=("best", "last"), default="best" if algorithm == "dqn" else "last",
@@ -185,6 +187,8 @@ def run(algorithm, args):
     except RuntimeError:  # TensorFlow already started in this process (a test, a notebook): keep its threads
         pass
     keras.utils.set_random_seed(args.seed)
+    if args.deterministic:
+        tf.config.experimental.enable_op_determinism()
     steps, agent_kw, model_kw = settings(algorithm, args)
     run_dir = args.run_dir or os.path.join(args.out, "runs", algorithm)
     os.makedirs(run_dir, exist_ok=True)
@@ -213,7 +217,8 @@ def run(algorithm, args):
     metrics = {"eval_mean_return": evaluation["mean_return"], "eval_std_return": evaluation["std_return"],
                "eval_min_return": float(np.min(evaluation["returns"])), "eval_episodes": eval_episodes}
     report = {
-        "algorithm": algorithm, "env_id": args.env, "seed": args.seed, "steps": trained_steps, "smoke": args.smoke,
+        "algorithm": algorithm, "env_id": args.env, "seed": args.seed, "deterministic": args.deterministic,
+        "steps": trained_steps, "smoke": args.smoke,
         "metrics": metrics, "bar": bar, "meets_bar": None if bar is None else evaluation["mean_return"] >= bar,
         "kept": args.keep, "eval": evaluation, f"eval_{'last' if args.keep == 'best' else 'best'}_weights": other,
         "best_during_training": {"step": best_step, "mean_return": best_return, "episodes": selection_episodes,
