@@ -1,6 +1,16 @@
-"""Fixtures shared by several test modules."""
+"""Fixtures shared by several test modules.
+
+The CPU is split into two logical devices before TensorFlow starts, so that the
+conformance kit's replica check (and in-process recipe runs with ``--strategy
+mirrored --cpu-devices 2``) can use ``MirroredStrategy`` in this process. Ops
+without a strategy still run on the first device.
+"""
 
 import pytest
+
+from mpkeras.train.distribute import split_cpu
+
+split_cpu(2)
 
 
 @pytest.fixture(scope="session")

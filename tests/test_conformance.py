@@ -1,5 +1,7 @@
 """DESIGN.md section 5: the conformance kit on every registered model."""
 
+import warnings
+
 import pytest
 
 from mpkeras import testing as kit
@@ -61,3 +63,33 @@ def test_savedmodels_reload_without_mpkeras(tmp_path):
         assert all(r["grpc"] == "built" for r in report["serving"].values()), f"{name}: no gRPC PredictRequest"
         assert {r["signature"] for r in report["bad_input"]} == set(report["signatures"]), f"{name}: bad inputs"
         assert report["bad_input_ok"], f"{name}: {[r for r in report['bad_input'] if not r['ok']]}"
+
+
+# --- The flag matrix (DESIGN.md section 9): several replicas, mixed precision, XLA ---------------------
+class OptOut(UserWarning):
+    """A model that refuses a flag of the matrix, with its reason; listed in the run's warnings summary."""
+
+
+def _report_opt_out(name, flag, reason):
+    if reason is not None:
+        warnings.warn(OptOut(f"{name} refuses {flag}: {reason}"), stacklevel=2)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_declared_opt_outs_match_the_fixture(name):
+    kit.check_declared_opt_outs(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_replicas(name):
+    _report_opt_out(name, "replicas", kit.check_replicas(name))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_mixed_precision(name):
+    _report_opt_out(name, "mixed_precision", kit.check_mixed_precision(name))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_jit(name):
+    _report_opt_out(name, "jit", kit.check_jit(name))

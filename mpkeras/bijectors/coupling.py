@@ -145,7 +145,8 @@ class AffineCoupling(FlowLayer):
         return tf.concat([kept, conditions], axis=-1)
 
     def _shift_and_log_scale(self, kept, conditions):
-        raw = self.conditioner(self._conditioner_input(kept, conditions))
+        # The network may compute in float16 (mixed precision); the affine map stays in the flow's dtype.
+        raw = tf.cast(self.conditioner(self._conditioner_input(kept, conditions)), kept.dtype)
         raw_s, t = tf.split(raw, 2, axis=-1)
         return t, self.log_scale_factor * tf.tanh(raw_s)
 

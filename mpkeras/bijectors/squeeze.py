@@ -109,7 +109,7 @@ class FactorOut(FlowLayer):
         parts = ([h] if self.use_half else []) + ([tf.cast(conditions, like.dtype)] if conditions is not None else [])
         if not parts:
             raise ValueError("FactorOut(use_half=False) needs a conditioning input (conditions=...).")
-        mu, raw = tf.split(self.prior(tf.concat(parts, axis=-1)), 2, axis=-1)
+        mu, raw = tf.split(tf.cast(self.prior(tf.concat(parts, axis=-1)), like.dtype), 2, axis=-1)
         return mu, 3.0 * tf.tanh(raw / 3.0)
 
     def _apply(self, x, sign, conditions):

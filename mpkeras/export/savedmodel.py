@@ -230,6 +230,26 @@ def _with_shape_checks(fn, specs):
     return endpoint
 
 
+def _float32_outputs(fn):
+    """Wrap ``fn`` so float16 outputs (a model trained under ``mixed_float16``) are served as float32."""
+    def endpoint(*args):
+        outputs = fn(*args)
+        if not isinstance(outputs, dict):
+            return outputs  # refused with a clear message when the endpoint is traced
+        return {k: tf.cast(v, tf.float32) if getattr(v, "dtype", None) == tf.float16 else v
+                for k, v in outputs.items()}
+    return endpoint
+
+
+def serving_function(fn, specs):
+    """The function an endpoint exports: ``fn`` behind the input checks, with float32 outputs.
+
+    Inputs are declared float32 whatever the training policy was; layers cast them to
+    their compute dtype themselves, and the outputs are cast back here.
+    """
+    return _float32_outputs(_with_shape_checks(fn, specs))
+
+
 def _example_arrays(model, endpoints):
     """Example inputs per endpoint: ``model.serving_examples()`` or generated ones."""
     given = dict(model.serving_examples()) if hasattr(model, "serving_examples") else {}
@@ -263,7 +283,7 @@ def _write_version(model, name, path, extra_card):
     for endpoint, (fn, signature) in model.serving_endpoints().items():
         specs[endpoint] = _checked_specs(endpoint, signature)
         functions[endpoint] = archive.add_endpoint(
-            endpoint, _with_shape_checks(fn, specs[endpoint]), specs[endpoint])
+            endpoint, serving_function(fn, specs[endpoint]), specs[endpoint])
     if not functions:
         raise ValueError(f"{type(model).__name__}.serving_endpoints() returned no endpoints.")
 

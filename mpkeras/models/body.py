@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, with_regularization
 from mpkeras.registry import register_model
 
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
@@ -391,10 +391,7 @@ class SMPL(keras.Model):
                 "error": spec(), "trajectory_loss": spec()}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        loss = tf.reduce_mean(y_pred["trajectory_loss"])
-        if self.losses:
-            loss = loss + tf.add_n(self.losses)
-        return loss
+        return with_regularization(average_loss(y_pred["trajectory_loss"]), self.losses)
 
     def serving_endpoints(self):
         betas = tf.TensorSpec((None, self.betas_dim), tf.float32, name="betas")
@@ -505,10 +502,8 @@ class LBS(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Mean over vertices of the squared distance to the target posed vertices y (B, V, 3)."""
-        loss = tf.reduce_mean(tf.reduce_sum(tf.square(y_pred - tf.cast(y, y_pred.dtype)), -1))
-        if self.losses:
-            loss = loss + tf.add_n(self.losses)
-        return loss
+        squared = tf.reduce_sum(tf.square(tf.cast(y_pred, tf.float32) - tf.cast(y, tf.float32)), -1)  # (B, V)
+        return with_regularization(average_loss(squared), self.losses)
 
     def serving_endpoints(self):
         pose = tf.TensorSpec((None, self.pose_dim), tf.float32, name="pose")

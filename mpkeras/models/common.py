@@ -2,6 +2,55 @@
 
 import tensorflow as tf
 
+# The flags of the matrix every recipe advertises, as models name them in ``unsupported_flags()``.
+FLAG_OPTIONS = {"replicas": "--strategy mirrored|multi_worker", "mixed_precision": "--mixed-precision",
+                "jit": "--jit"}
+
+
+def unsupported_flags(model):
+    """``{flag: reason}`` for the flags of :data:`FLAG_OPTIONS` that ``model`` cannot train under.
+
+    A model that cannot support one defines ``unsupported_flags()`` returning this dict (it may depend on
+    the model's configuration); the recipe runner refuses those flags with the reason, and the model's
+    conformance fixture records the same reasons.
+    """
+    method = getattr(model, "unsupported_flags", None)
+    return dict(method()) if method is not None else {}
+
+
+def average_loss(per_example):
+    """The mean of per-example losses (B, ...) over the *global* batch, as a float32 scalar.
+
+    Under a ``tf.distribute`` strategy each replica sees B / R examples and the optimizer sums the
+    replicas' gradients; ``tf.nn.compute_average_loss`` divides the replica's sum by the global batch,
+    so the summed gradient is that of the mean over all examples (a per-replica mean would multiply it
+    by R). Keras's own losses scale the same way, and its ``train_step`` unscales the value it reports.
+    Trailing axes are averaged first; the sum is taken in float32 (mixed precision computes in float16).
+    """
+    per_example = tf.cast(per_example, tf.float32)
+    if per_example.shape.rank is not None and per_example.shape.rank > 1:
+        per_example = tf.reduce_mean(per_example, axis=list(range(1, per_example.shape.rank)))
+    if tf.distribute.in_cross_replica_context() and tf.distribute.has_strategy():
+        return tf.reduce_mean(per_example)  # called outside a step, on the whole batch
+    return tf.nn.compute_average_loss(per_example)
+
+
+def unscale_loss(loss):
+    """The replica's own mean from a loss averaged over the global batch (x the number of replicas), for trackers.
+
+    Keras's ``train_step`` reports ``compute_loss`` values the same way.
+    """
+    return loss * tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
+
+
+def with_regularization(loss, losses):
+    """``loss`` plus the sum of a model's ``losses`` (weight decay, activity penalties), scaled like
+    :func:`average_loss`: every replica adds them, and the optimizer sums the replicas' gradients."""
+    if not losses:
+        return loss
+    total = tf.add_n([tf.cast(tf.reduce_sum(term), tf.float32) for term in losses])
+    return loss + total / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
+
 
 def check_input(x, expected_shape, name, dtype=tf.float32):
     """Converts ``x`` to a tensor and checks its dtype and per-example shape.
@@ -15,6 +64,9 @@ def check_input(x, expected_shape, name, dtype=tf.float32):
     Raises:
         TypeError / ValueError naming the expected and the given dtype or shape.
     """
+    if isinstance(x, tf.Tensor | tf.Variable) and x.dtype != dtype and x.dtype.is_floating and dtype.is_floating:
+        # Another float width: Keras casts a layer's inputs to float16 under mixed precision.
+        x = tf.cast(x, dtype)
     if isinstance(x, tf.Tensor | tf.Variable) and x.dtype != dtype:
         raise TypeError(
             f"{name} has dtype {x.dtype.name}, expected {dtype.name}; cast it first, "

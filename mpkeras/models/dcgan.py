@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import FixedArguments, check_input
+from mpkeras.models.common import FixedArguments, average_loss, check_input, unscale_loss
 from mpkeras.models.gan import GAN
 from mpkeras.registry import register_model
 
@@ -288,25 +288,21 @@ class CGAN(DCGAN):
         """-V = E[softplus(-D(x, y))] + E[softplus(D(G(z, y), y))]."""
         real_logits = self.discriminator_logits(real, labels, True)
         fake_logits = self.discriminator_logits(fake, labels, True)
-        return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+        return average_loss(ops.softplus(-real_logits)) + average_loss(ops.softplus(fake_logits))
 
     def discriminator_step(self, real, labels):
-        d_vars = self.discriminator.trainable_variables
         fake = ops.stop_gradient(self._generate(self.draw_z(ops.shape(real)[0]), labels, training=True))
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(real, fake, labels)
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        d_loss = self.update(self.discriminator_optimizer, self.discriminator.trainable_variables,
+                             lambda: self.discriminator_loss(real, fake, labels))
         self.after_discriminator_step()
         return d_loss
 
     def generator_step(self, labels):
-        g_vars = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
+        def loss():
             fake = self._generate(self.draw_z(ops.shape(labels)[0]), labels, training=True)
-            g_loss = ops.mean(self.generator_objective(self.discriminator_logits(fake, labels, training=True)))
-        if g_vars:
-            self.generator_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        return g_loss
+            return average_loss(self.generator_objective(self.discriminator_logits(fake, labels, training=True)))
+
+        return self.update(self.generator_optimizer, self.generator.trainable_variables, loss)
 
     def train_step(self, data):
         if self.generator_optimizer is None:
@@ -322,14 +318,14 @@ class CGAN(DCGAN):
         real, labels = self._unpack((x, y))
         fake = self._generate(self.draw_z(ops.shape(real)[0]), labels, training=training)
         d_loss = self.discriminator_loss(real, fake, labels)
-        g_loss = ops.mean(self.generator_objective(self.discriminator_logits(fake, labels, training=training)))
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
+        g_loss = average_loss(self.generator_objective(self.discriminator_logits(fake, labels, training=training)))
+        self.d_loss_tracker.update_state(unscale_loss(d_loss))
+        self.g_loss_tracker.update_state(unscale_loss(g_loss))
         return d_loss
 
     def test_step(self, data):
         real, labels = self._unpack(data)
-        self.loss_tracker.update_state(self.compute_loss(x=real, y=labels, training=False))
+        self.loss_tracker.update_state(unscale_loss(self.compute_loss(x=real, y=labels, training=False)))
         return {m.name: m.result() for m in self.metrics}
 
     # --- Tensor-valued methods (exported) ----------------------------------------------

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, unscale_loss
 from mpkeras.registry import register_model
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
@@ -28,12 +28,55 @@ class TwoOptimizers:
     def compile(self, generator_optimizer=None, discriminator_optimizer=None, **kwargs):
         """Keras compile plus one optimizer per network (defaults: :meth:`default_optimizers`).
 
-        ``optimizer`` (in ``kwargs``) is Keras's own and is not used by ``train_step``.
+        ``optimizer`` (in ``kwargs``) is Keras's own and is not used by ``train_step``. Under a
+        ``mixed_float16`` policy both optimizers get dynamic loss scaling, as Keras gives its own.
         """
         super().compile(**kwargs)
         default_g, default_d = self.default_optimizers()
-        self.generator_optimizer = keras.optimizers.get(generator_optimizer or default_g)
-        self.discriminator_optimizer = keras.optimizers.get(discriminator_optimizer or default_d)
+        self.generator_optimizer = self._loss_scaled(keras.optimizers.get(generator_optimizer or default_g))
+        self.discriminator_optimizer = self._loss_scaled(keras.optimizers.get(discriminator_optimizer or default_d))
+
+    def _loss_scaled(self, optimizer):
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    def optimizer_networks(self):
+        """((optimizer, network), ...): which optimizer updates which network."""
+        return ((self.generator_optimizer, self.generator), (self.discriminator_optimizer, self.discriminator))
+
+    def build_optimizers(self):
+        """Builds the networks and then both optimizers on their variables, under the model's strategy.
+
+        :meth:`fit` calls this first. Left to build lazily in the first step, the optimizers would create
+        their variables inside the traced step: per replica under a ``MirroredStrategy`` (which fails,
+        DESIGN.md section 9), and a loss-scaling wrapper (mixed precision) cannot create them there at all.
+        """
+        with self.distribute_strategy.scope():
+            if not self.built:
+                self.build(None)  # the networks' shapes come from the constructor arguments
+            for optimizer, network in self.optimizer_networks():
+                if optimizer is not None and not optimizer.built:
+                    optimizer.build(network.trainable_variables)
+
+    def fit(self, *args, **kwargs):
+        self.build_optimizers()
+        return super().fit(*args, **kwargs)
+
+    def update(self, optimizer, variables, loss_fn):
+        """One step of ``optimizer`` on ``variables`` down the gradient of ``loss_fn()``; returns what it returned.
+
+        ``loss_fn`` returns the loss, a mean over the global batch (:func:`average_loss`), or a tuple that
+        starts with it. The optimizer sums the replicas' gradients, so those are the gradients of the mean
+        over all examples. The loss is scaled for mixed precision inside the tape (a no-op without loss
+        scaling); the optimizer unscales the gradients.
+        """
+        with tf.GradientTape() as tape:
+            result = loss_fn()
+            scaled = optimizer.scale_loss(result[0] if isinstance(result, tuple) else result)
+        if variables:  # a frozen network (tests) has none
+            optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return result
 
     def get_compile_config(self):
         """None: the two optimizers are not saved with the model; call compile() again after loading."""
@@ -184,7 +227,7 @@ class GAN(TwoOptimizers, keras.Model):
     def discriminator_loss(self, real, fake):
         """-V(G, D) = E[softplus(-D(x))] + E[softplus(D(G(z)))], a scalar."""
         real_logits, fake_logits = self.discriminator_logits(real, True), self.discriminator_logits(fake, True)
-        return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+        return average_loss(ops.softplus(-real_logits)) + average_loss(ops.softplus(fake_logits))
 
     def generator_objective(self, fake_logits):
         """Per-example generator loss from D's logits l on G(z), (B,).
@@ -205,11 +248,9 @@ class GAN(TwoOptimizers, keras.Model):
     # --- Training ---------------------------------------------------------------------
     def discriminator_step(self, real):
         """One discriminator update on ``real`` and fresh samples; touches only discriminator variables."""
-        d_vars = self.discriminator.trainable_variables
         fake = ops.stop_gradient(self.generator(self.draw_z(ops.shape(real)[0]), training=True))
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(real, fake)
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        d_loss = self.update(self.discriminator_optimizer, self.discriminator.trainable_variables,
+                             lambda: self.discriminator_loss(real, fake))
         self.after_discriminator_step()
         return d_loss
 
@@ -218,13 +259,11 @@ class GAN(TwoOptimizers, keras.Model):
 
         ``real`` (the real batch) is unused here; the unrolled GAN's lookahead needs it.
         """
-        g_vars = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
+        def loss():
             fake = self.generator(self.draw_z(batch_size), training=True)
-            g_loss = ops.mean(self.generator_objective(self.discriminator_logits(fake, training=True)))
-        if g_vars:  # a frozen generator (tests) has none
-            self.generator_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        return g_loss
+            return average_loss(self.generator_objective(self.discriminator_logits(fake, training=True)))
+
+        return self.update(self.generator_optimizer, self.generator.trainable_variables, loss)
 
     def train_step(self, data):
         if self.generator_optimizer is None:
@@ -236,10 +275,13 @@ class GAN(TwoOptimizers, keras.Model):
         return self.record_step(d_loss, g_loss)
 
     def record_step(self, d_loss, g_loss):
-        """Updates the ``loss`` (= ``d_loss``), ``d_loss`` and ``g_loss`` trackers; returns the logs of a step."""
+        """Updates the ``loss`` (= ``d_loss``), ``d_loss`` and ``g_loss`` trackers; returns the logs of a step.
+
+        The losses are means over the global batch; the trackers get each replica's own mean.
+        """
         for tracker, value in ((self.loss_tracker, d_loss), (self.d_loss_tracker, d_loss),
                                (self.g_loss_tracker, g_loss)):
-            tracker.update_state(value)
+            tracker.update_state(unscale_loss(value))
         return {m.name: m.result() for m in self.metrics}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -250,14 +292,14 @@ class GAN(TwoOptimizers, keras.Model):
         real = self._real(x)
         fake = self.generator(self.draw_z(ops.shape(real)[0]), training=training)
         d_loss = self.discriminator_loss(real, fake)
-        g_loss = ops.mean(self.generator_objective(self.discriminator_logits(fake, training=training)))
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
+        g_loss = average_loss(self.generator_objective(self.discriminator_logits(fake, training=training)))
+        self.d_loss_tracker.update_state(unscale_loss(d_loss))
+        self.g_loss_tracker.update_state(unscale_loss(g_loss))
         return d_loss
 
     def test_step(self, data):
         loss = self.compute_loss(x=data[0] if isinstance(data, (tuple, list)) else data, training=False)
-        self.loss_tracker.update_state(loss)
+        self.loss_tracker.update_state(unscale_loss(loss))
         return {m.name: m.result() for m in self.metrics}
 
     # --- Tensor-valued methods (exported) ----------------------------------------------
@@ -343,12 +385,12 @@ class WGANGP(GAN):
             critic = self.discriminator_logits(x_hat, training=True)  # (B,)
         grads = ops.reshape(tape.gradient(critic, x_hat), (ops.shape(x_hat)[0], -1))  # (B, prod(input_shape))
         norms = ops.sqrt(ops.sum(ops.square(grads), axis=-1) + 1e-12)  # (B,)
-        return self.gradient_penalty_weight * ops.mean(ops.square(norms - 1.0))
+        return self.gradient_penalty_weight * average_loss(ops.square(norms - 1.0))
 
     def discriminator_loss(self, real, fake):
         real_c, fake_c = self.discriminator_logits(real, True), self.discriminator_logits(fake, True)
         epsilon = keras.random.uniform((ops.shape(real)[0],), seed=self.seed_generator)  # (B,)
-        return ops.mean(fake_c) - ops.mean(real_c) + self.gradient_penalty(real, fake, epsilon)
+        return average_loss(fake_c) - average_loss(real_c) + self.gradient_penalty(real, fake, epsilon)
 
     def generator_objective(self, fake_logits):
         return -fake_logits  # -C(G(z)), (B,)
@@ -398,7 +440,7 @@ class WGAN(GAN):
         return tuple(keras.optimizers.RMSprop(5e-5) for _ in range(2))
 
     def discriminator_loss(self, real, fake):
-        return ops.mean(self.discriminator_logits(fake, True)) - ops.mean(self.discriminator_logits(real, True))
+        return average_loss(self.discriminator_logits(fake, True)) - average_loss(self.discriminator_logits(real, True))
 
     def generator_objective(self, fake_logits):
         return -fake_logits  # -C(G(z)), (B,)

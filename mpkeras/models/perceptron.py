@@ -15,6 +15,11 @@ def step(scores):
     return tf.cast(scores > 0, scores.dtype)
 
 
+SEQUENTIAL_RULE = ("Rosenblatt's online rule is sequential (one example after the other, each classified with the "
+                   "weights the previous ones left), so replicas working on different examples at once have no "
+                   "single set of weights to update")
+
+
 def check_single_replica(strategy):
     """Raises when ``strategy`` runs more than one replica: the online rule is sequential.
 
@@ -26,10 +31,9 @@ def check_single_replica(strategy):
     replicas = strategy.num_replicas_in_sync
     if replicas > 1:
         raise RuntimeError(
-            f"The perceptron's online rule is sequential (one example after the other, each classified with the "
-            f"weights the previous ones left), so it cannot run on {replicas} replicas of "
-            f"{type(strategy).__name__}. Train it on one device: `--strategy default` in the recipes, or build and "
-            "compile the model outside any tf.distribute strategy scope."
+            f"{SEQUENTIAL_RULE}: it cannot run on {replicas} replicas of {type(strategy).__name__}. Train it on "
+            "one device: `--strategy default` in the recipes, or build and compile the model outside any "
+            "tf.distribute strategy scope."
         )
 
 
@@ -183,6 +187,10 @@ class Perceptron(keras.Model):
         return tf.one_hot(y, self.num_outputs, dtype=tf.float32)  # (B, K)
 
     # --- Training: Rosenblatt's rule -----------------------------------------
+    def unsupported_flags(self):
+        """Several replicas: the rule is sequential (see :func:`check_single_replica`)."""
+        return {"replicas": SEQUENTIAL_RULE}
+
     def compile(self, optimizer="sgd", loss=None, **kwargs):
         """``keras.Model.compile``; the optimizer is accepted for the API's sake and never used.
 

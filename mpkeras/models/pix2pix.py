@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_images, check_input
+from mpkeras.models.common import average_loss, check_images, check_input, unscale_loss
 from mpkeras.models.gan import TwoOptimizers
 from mpkeras.models.segmentation import UNet
 from mpkeras.registry import register_model
@@ -173,42 +173,36 @@ class Pix2Pix(TwoOptimizers, keras.Model):
     def discriminator_loss(self, x, real, fake, training=True):
         """1/2 (E[softplus(-D(x, y))] + E[softplus(D(x, G(x)))]): patch-wise BCE, means over patches and batch."""
         real_logits, fake_logits = self.patch_logits(x, real, training), self.patch_logits(x, fake, training)
-        return 0.5 * (ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits)))
+        return 0.5 * (average_loss(ops.softplus(-real_logits)) + average_loss(ops.softplus(fake_logits)))
 
     def generator_losses(self, x, y, fake, training=True):
         """(L_G, adversarial term E[softplus(-D(x, G(x)))], L1 term E|y - G(x)|), scalars.
 
         With ``gan_weight == 0`` D is not run and the adversarial term is 0.
         """
-        l1 = ops.mean(ops.abs(ops.cast(y, "float32") - fake))
+        l1 = average_loss(ops.abs(ops.cast(y, "float32") - fake))
         if self.gan_weight == 0:
             adversarial = ops.zeros((), "float32")
         else:
-            adversarial = ops.mean(ops.softplus(-self.patch_logits(x, fake, training)))
+            adversarial = average_loss(ops.softplus(-self.patch_logits(x, fake, training)))
         return self.gan_weight * adversarial + self.l1_weight * l1, adversarial, l1
 
     # --- Training ---------------------------------------------------------------------
     def discriminator_step(self, x, y):
         """One D update on real pairs (x, y) and fake pairs (x, G(x)); touches only D's variables."""
-        d_vars = self.discriminator.trainable_variables
         fake = ops.stop_gradient(self(x, training=True))
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(x, y, fake)
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-        return d_loss
+        return self.update(self.discriminator_optimizer, self.discriminator.trainable_variables,
+                           lambda: self.discriminator_loss(x, y, fake))
 
     def generator_step(self, x, y):
         """One G update on L_G; touches only G's variables. Returns (L_G, adversarial, L1)."""
-        g_vars = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
-            losses = self.generator_losses(x, y, self(x, training=True))
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(losses[0], g_vars), g_vars))
-        return losses
+        return self.update(self.generator_optimizer, self.generator.trainable_variables,
+                           lambda: self.generator_losses(x, y, self(x, training=True)))
 
     def _update(self, g_loss, d_loss, adversarial, l1):
         for tracker, value in ((self.loss_tracker, g_loss), (self.d_loss_tracker, d_loss),
                                (self.g_gan_tracker, adversarial), (self.l1_tracker, l1)):
-            tracker.update_state(value)
+            tracker.update_state(unscale_loss(value))  # each replica's own mean
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):

@@ -21,7 +21,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import layers
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, with_regularization
 from mpkeras.registry import register_model
 
 tfd = tfp.distributions
@@ -34,9 +34,11 @@ def _dense_stack(units, outputs, activation, name, output_init="glorot_uniform")
 
 
 def _apply(stack, x):
+    """The stack's output in float32: under mixed precision the layers compute in float16, while Q-values,
+    log-probabilities and returns are used in float32 sums."""
     for layer in stack:
         x = layer(x)
-    return x
+    return tf.cast(x, tf.float32)
 
 
 def _observation(inputs):
@@ -148,10 +150,7 @@ class DQN(keras.Model):
             per_example = tf.where(tf.abs(error) <= 1.0, 0.5 * tf.square(error), tf.abs(error) - 0.5)
         else:
             per_example = tf.square(error)
-        loss = tf.reduce_mean(per_example)
-        if self.losses:
-            loss = loss + tf.add_n(self.losses)
-        return loss
+        return with_regularization(average_loss(per_example), self.losses)
 
     def update_target(self, tau=1.0):
         """theta_target <- tau theta + (1 - tau) theta_target (tau = 1: a copy)."""
@@ -359,15 +358,13 @@ class StochasticPolicy(keras.Model):
         if self.normalize_advantages:
             mean, variance = tf.nn.moments(advantage, axes=[0])
             advantage = (advantage - mean) / (tf.sqrt(variance) + 1e-8)
-        loss = -tf.reduce_mean(pi.log_prob(action) * advantage)
+        loss = -average_loss(pi.log_prob(action) * advantage)
         if self.entropy_coef:
-            loss -= self.entropy_coef * tf.reduce_mean(pi.entropy())
+            loss -= self.entropy_coef * average_loss(pi.entropy())
         if self.value_function:
             error = tf.stop_gradient(tf.cast(value_target, tf.float32)) - self.value(observation)
-            loss += self.value_coef * tf.reduce_mean(tf.square(error))
-        if self.losses:
-            loss += tf.add_n(self.losses)
-        return loss
+            loss += self.value_coef * average_loss(tf.square(error))
+        return with_regularization(loss, self.losses)
 
     def serving_endpoints(self):
         act = (self.act, _agent_specs(self.observation_dim))

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from mpkeras.models.common import average_loss, unscale_loss
 from mpkeras.models.gan import GAN
 from mpkeras.registry import register_model
 
@@ -97,17 +98,23 @@ class UnrolledGAN(GAN):
         """``discriminator_loss(real, fake)`` with D's trainable variables read as the tensors ``weights``."""
         mapping = list(zip(self.discriminator.trainable_variables, weights))
         with keras.StatelessScope(state_mapping=mapping):
-            return self.discriminator_loss(real, fake)
+            # The lookahead steps use this replica's gradient, not one summed over replicas: the replica's
+            # own mean, not the global-batch average the real updates use.
+            return unscale_loss(self.discriminator_loss(real, fake))
+
+    def _adam(self):
+        """D's optimizer without the loss-scaling wrapper mixed precision adds."""
+        return getattr(self.discriminator_optimizer, "inner_optimizer", self.discriminator_optimizer)
 
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
-        if self.unroll_optimizer == "adam" and not isinstance(self.discriminator_optimizer, keras.optimizers.Adam):
+        if self.unroll_optimizer == "adam" and not isinstance(self._adam(), keras.optimizers.Adam):
             raise ValueError(f"unroll_optimizer='adam' continues the discriminator optimizer's Adam state, but it is "
-                             f"{type(self.discriminator_optimizer).__name__}; use Adam or unroll_optimizer='sgd'.")
+                             f"{type(self._adam()).__name__}; use Adam or unroll_optimizer='sgd'.")
 
     def _adam_lookahead(self):
         """Returns ``step(j, weights, grads, state) -> (weights, state)``: Adam from D's optimizer state."""
-        opt = self.discriminator_optimizer
+        opt = self._adam()
         variables = self.discriminator.trainable_variables
         if not opt.built:
             opt.build(variables)
@@ -167,17 +174,15 @@ class UnrolledGAN(GAN):
             real_logits = self.discriminator_logits(real, training=True)  # (B,)
             fake_logits = self.discriminator_logits(fake, training=True)  # (B,)
         # E[log D_K(x)] = -E[softplus(-l)]
-        return ops.mean(self.generator_objective(fake_logits)) - ops.mean(ops.softplus(-real_logits))
+        return average_loss(self.generator_objective(fake_logits)) - average_loss(ops.softplus(-real_logits))
 
     def generator_step(self, batch_size, real=None):
         """One generator update against the unrolled discriminator; touches only generator variables."""
-        g_vars = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
+        def loss():
             fake = self.generator(self.draw_z(batch_size), training=True)  # (B, *input_shape)
-            g_loss = self.generator_loss_unrolled(real, fake)
-        if g_vars:
-            self.generator_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        return g_loss
+            return self.generator_loss_unrolled(real, fake)
+
+        return self.update(self.generator_optimizer, self.generator.trainable_variables, loss)
 
     def get_config(self):
         return {**super().get_config(), "unroll_steps": self.unroll_steps, "unroll_optimizer": self.unroll_optimizer,

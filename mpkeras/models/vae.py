@@ -7,7 +7,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, with_regularization
 from mpkeras.registry import register_model
 
 tfd = tfp.distributions
@@ -209,10 +209,7 @@ class VAE(keras.Model):
         self.elbo_tracker.update_state(terms["elbo"])
         self.kl_tracker.update_state(terms["kl"])
         self.reconstruction_tracker.update_state(terms["reconstruction"])
-        loss = ops.mean(self.objective(terms))
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        return with_regularization(average_loss(self.objective(terms)), self.losses)
 
     # --- Tensor-valued methods (exported) -----------------------------------
     def encode(self, x):

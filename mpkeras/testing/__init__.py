@@ -13,13 +13,27 @@ from mpkeras.testing.conformance import (
     get_fixture,
 )
 from mpkeras.testing.fixtures import FIXTURES, Fixture
+from mpkeras.testing.flags import (
+    FLAGS,
+    check_declared_opt_outs,
+    check_jit,
+    check_mixed_precision,
+    check_replicas,
+    replica_strategy,
+)
 
 __all__ = [
     "FIXTURES",
+    "FLAGS",
     "Fixture",
     "build",
     "check_config_roundtrip",
     "check_contract",
+    "check_declared_opt_outs",
+    "check_jit",
+    "check_mixed_precision",
+    "check_replicas",
+    "replica_strategy",
     "check_keras_roundtrip",
     "check_learns",
     "check_missing_fixtures",

@@ -23,6 +23,8 @@ class Fixture:
         learn_steps: full-batch steps of the "learns" check.
         learning_rate: Adam learning rate of the "learns" check.
         max_loss_ratio: the final loss must be below this fraction of the first.
+        unsupported: flag -> reason, for the flags of the matrix (``replicas``, ``mixed_precision``, ``jit``)
+            the model refuses; the same as the model's ``unsupported_flags()``.
     """
 
     kwargs: dict
@@ -33,6 +35,7 @@ class Fixture:
     learn_steps: int = 40
     learning_rate: float = 1e-2
     max_loss_ratio: float = 0.7
+    unsupported: dict = dataclasses.field(default_factory=dict)
 
 
 FIXTURES = {}

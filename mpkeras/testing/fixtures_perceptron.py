@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from mpkeras.models.perceptron import SEQUENTIAL_RULE
 from mpkeras.testing.fixtures import Fixture, fixture  # noqa: F401
 
 
@@ -31,4 +32,5 @@ def _perceptron():
         output_shapes=(18, 3),  # the scores theta_k^T x + b_k
         compile_kwargs=dict(metrics=["accuracy"]),
         learn_steps=10,  # epochs of the rule (one full-batch step each); the optimizer is unused
+        unsupported={"replicas": SEQUENTIAL_RULE},
     )

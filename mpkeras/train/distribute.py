@@ -16,7 +16,16 @@ def split_cpu(num_devices):
     and used on a machine without GPUs.
     """
     cpus = tf.config.list_physical_devices("CPU")
-    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * num_devices)
+    current = tf.config.get_logical_device_configuration(cpus[0])
+    if current is not None and len(current) == num_devices:
+        return  # already split so (a test session, or a second run in one process)
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * num_devices)
+    except RuntimeError:
+        raise RuntimeError(
+            f"--cpu-devices {num_devices}: TensorFlow has already started with "
+            f"{len(tf.config.list_logical_devices('CPU'))} CPU device(s) in this process, and logical devices can "
+            "only be set before it starts. Run the recipe in a new process.") from None
 
 
 def make_strategy(name):
@@ -42,6 +51,28 @@ def make_strategy(name):
             )
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}.")
+
+
+def build_from_local_batch(model, batch):
+    """Makes ``model.fit`` under a strategy build its compiled loss and metrics from ``batch``.
+
+    Under a strategy, Keras 3's ``fit`` first builds the model symbolically from one
+    *distributed* input batch that it all-reduces with a MEAN (``Trainer._maybe_symbolic_build``):
+    integer inputs (character ids, labels) come back as floats, which models that read ids refuse,
+    and under ``MultiWorkerMirroredStrategy`` the reduction itself fails
+    ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585). Building from a local
+    batch of the right shapes and dtypes (zeros do) changes nothing else.
+
+    Args:
+        model: a compiled ``keras.Model`` created under the strategy's scope.
+        batch: one local batch, ``x`` or ``(x, y)``, as arrays or tensors.
+    """
+    def symbolic_build(iterator=None, data_batch=None):
+        del iterator, data_batch
+        with model.distribute_strategy.scope():
+            model._symbolic_build(data_batch=batch)  # pylint: disable=protected-access
+
+    model._maybe_symbolic_build = symbolic_build  # pylint: disable=protected-access
 
 
 def is_chief():

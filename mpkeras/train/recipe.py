@@ -178,22 +178,9 @@ def make_optimizer(args, steps_per_epoch, epochs=None):
     return keras.optimizers.Adam(learning_rate, global_clipnorm=args.clip_norm)
 
 
-def _patch_for_multi_worker(model, local_batch):
-    """Works around two Keras 3 bugs under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585).
-
-    1. ``fit`` first all-reduces one *distributed input batch* eagerly just to
-       build the model symbolically (``Trainer._maybe_symbolic_build``), which
-       fails with "Attempt to convert a value (PerReplica...)". The model is
-       built from a local batch here instead; nothing else changes.
-    2. Scalar step outputs fail to reduce ("Invalid reduction dimension 0",
-       tensorflow#72388), so every step output is reshaped to [1].
-    """
-
-    def symbolic_build(iterator=None, data_batch=None):
-        with model.distribute_strategy.scope():
-            model._symbolic_build(data_batch=local_batch)
-
-    model._maybe_symbolic_build = symbolic_build
+def _patch_for_multi_worker(model):
+    """Scalar step outputs fail to reduce under ``MultiWorkerMirroredStrategy`` ("Invalid reduction
+    dimension 0", tensorflow#72388), so every step output is reshaped to [1]."""
     model.train_step = _vector_step_outputs(model.train_step)
     model.test_step = _vector_step_outputs(model.test_step)
 
@@ -273,8 +260,10 @@ def run(recipe: Recipe, args) -> dict:
             optimizer = make_optimizer(args, steps_per_epoch=int(train_ds.cardinality()), epochs=epochs)
             extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
             model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
+            if args.strategy != "default":
+                distribute.build_from_local_batch(model, sample)
             if args.strategy == "multi_worker":
-                _patch_for_multi_worker(model, sample)
+                _patch_for_multi_worker(model)
         return model
 
     model = build_and_compile(train, args.epochs)

@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, with_regularization
 from mpkeras.registry import register_model
 
 RECONSTRUCTION_LOSSES = ("bernoulli", "gaussian")
@@ -175,10 +175,10 @@ class Autoencoder(keras.Model):
         self.reconstruction_tracker.update_state(reconstruction)
         self.penalty_tracker.update_state(penalty)
         self.mse_tracker.update_state(ops.mean(ops.reshape(squared, (-1, self.num_inputs)), axis=-1))
-        loss = ops.mean(reconstruction) + ops.mean(penalty)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        if len(penalty.shape):  # per example
+            return with_regularization(average_loss(reconstruction) + average_loss(penalty), self.losses)
+        # A penalty of the whole batch (e.g. on its mean activations) is added once per replica, like weight decay.
+        return with_regularization(average_loss(reconstruction), [penalty, *self.losses])
 
     # --- Tensor-valued methods (exported) -----------------------------------
     def encode(self, x):

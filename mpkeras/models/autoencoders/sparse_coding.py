@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from mpkeras.models.autoencoders.base import checked
+from mpkeras.models.common import average_loss, with_regularization
 from mpkeras.registry import register_model
 
 
@@ -175,10 +176,7 @@ class SparseCoding(keras.Model):
         self.reconstruction_tracker.update_state(reconstruction)
         self.mse_tracker.update_state(tf.reduce_mean(squared, -1))
         self.nonzero_tracker.update_state(tf.reduce_sum(tf.cast(code != 0, tf.float32), -1))
-        loss = tf.reduce_mean(energy + self.extra_loss(x, y_pred))
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        return with_regularization(average_loss(energy + self.extra_loss(x, y_pred)), self.losses)
 
     # --- Tensor-valued methods (exported) -----------------------------------
     def encode(self, x):

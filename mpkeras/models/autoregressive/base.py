@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_images
+from mpkeras.models.common import average_loss, check_images, with_regularization
 
 
 class AutoregressiveImageModel(keras.Model):
@@ -99,8 +99,7 @@ class AutoregressiveImageModel(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Mean over the batch of -log p(x) in nats (a sum of per-pixel cross-entropies)."""
-        nll = ops.mean(-self._log_prob(self._split(x)[0], y_pred))
-        return nll + ops.sum(self.losses) if self.losses else nll
+        return with_regularization(average_loss(-self._log_prob(self._split(x)[0], y_pred)), self.losses)
 
     def _log_prob(self, images, logits):
         x = ops.reshape(ops.cast(images, "float32"), (-1, self.num_inputs))

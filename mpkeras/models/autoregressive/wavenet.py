@@ -24,6 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 from mpkeras.data.audio import assert_waveform_values, check_waveform, mulaw_decode, mulaw_encode, silence_level
+from mpkeras.models.common import average_loss, with_regularization
 from mpkeras.registry import register_model
 
 
@@ -306,9 +307,8 @@ class WaveNet(keras.Model):
         """Mean over the batch and time of -log p(q_t | q_<t) in nats (per sample); also tracks bits per sample."""
         targets = mulaw_encode(self._split(x)[0], self.num_levels)  # (B, T)
         nats = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=tf.cast(y_pred, tf.float32))
-        loss = ops.mean(nats)
-        self.bits_tracker.update_state(loss / math.log(2.0))
-        return loss + ops.sum(self.losses) if self.losses else loss
+        self.bits_tracker.update_state(ops.mean(nats) / math.log(2.0))
+        return with_regularization(average_loss(nats), self.losses)
 
     # --- Likelihood ------------------------------------------------------------
     def log_prob(self, waveform, labels=None):

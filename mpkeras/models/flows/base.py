@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from mpkeras.models.common import check_images
+from mpkeras.models.common import average_loss, check_images, with_regularization
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -41,10 +41,18 @@ class FlowModel(keras.Model):
 
     condition_keys = ()
     """Names of the conditioning inputs (dict keys next to ``data_key``)."""
+    flow_dtype = "float32"
+    """The dtype of x, z and the log-densities and log-determinants, whatever the layers' policy: these are
+    sums of many terms, which float16 would round badly. Under ``mixed_float16`` only the coupling networks
+    compute in float16; the flow layers cast their outputs back (DESIGN.md section 9)."""
     data_key = "images"
 
     def __init__(self, input_shape, num_bins=None, **kwargs):
-        super().__init__(**kwargs)
+        # The flow (x, z, the log-dets and densities, the actnorm and 1x1-conv weights) computes in float32;
+        # the networks inside the couplings compute in the dtype policy asked for, mixed_float16 included.
+        # (A mixed policy on the model itself would read every weight as float16 inside call().)
+        self.network_dtype_policy = keras.dtype_policies.get(kwargs.pop("dtype", None) or keras.config.dtype_policy())
+        super().__init__(dtype=self.flow_dtype, **kwargs)
         # === Config ===
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_bins = None if num_bins is None else int(num_bins)
@@ -68,7 +76,7 @@ class FlowModel(keras.Model):
         return {}
 
     def base_distribution(self, conditions=None):
-        zeros = tf.zeros(self.latent_shape(), self.compute_dtype)
+        zeros = tf.zeros(self.latent_shape(), self.flow_dtype)
         return tfd.Independent(tfd.Normal(zeros, tf.ones_like(zeros)), reinterpreted_batch_ndims=len(zeros.shape))
 
     # --- The flow, built on every call -------------------------------------------
@@ -100,7 +108,7 @@ class FlowModel(keras.Model):
         return inputs[self.data_key], {k: inputs[k] for k in self.condition_keys}
 
     def _cast(self, t):
-        return tf.cast(t, self.compute_dtype)
+        return tf.cast(t, self.flow_dtype)
 
     def _check(self, x):
         if len(self.input_shape) == 3:
@@ -110,8 +118,8 @@ class FlowModel(keras.Model):
     def build(self, input_shape=None):
         # Create every weight by running the flow once on zeros (eagerly).
         with tf.init_scope():
-            x = tf.zeros((1, *self.input_shape), self.compute_dtype)
-            conditions = {k: tf.zeros((1, *s), self.compute_dtype) for k, s in self.condition_shapes().items()}
+            x = tf.zeros((1, *self.input_shape), self.flow_dtype)
+            conditions = {k: tf.zeros((1, *s), self.flow_dtype) for k, s in self.condition_shapes().items()}
             self.flow(conditions).forward(x)
         super().build(input_shape)
 
@@ -135,7 +143,7 @@ class FlowModel(keras.Model):
         x, _ = self._split(inputs)
         if len(self.input_shape) == 3:
             check_images(x, self.input_shape, self.data_key)
-        spec = keras.KerasTensor((x.shape[0],), self.compute_dtype)
+        spec = keras.KerasTensor((x.shape[0],), self.flow_dtype)
         return {"log_prob": spec, **({"bits_per_dim": spec} if self.num_bins else {})}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -143,8 +151,7 @@ class FlowModel(keras.Model):
         self.nll_tracker.update_state(nll)
         if self.bpd_tracker is not None:
             self.bpd_tracker.update_state(y_pred["bits_per_dim"])
-        loss = keras.ops.mean(nll)
-        return loss + keras.ops.sum(self.losses) if self.losses else loss
+        return with_regularization(average_loss(nll), self.losses)
 
     # --- Tensor-valued methods (exported) ------------------------------------------
     def _checked(self, x):
@@ -177,8 +184,8 @@ class FlowModel(keras.Model):
 
     def _sample(self, n, seed, temperature, conditions):
         eps = tf.random.stateless_normal((n, *self.latent_shape()), tf.cast(seed, tf.int32), alg="philox",
-                                         dtype=self.compute_dtype)
-        return self.inverse(eps * tf.cast(temperature, self.compute_dtype), *conditions)
+                                         dtype=self.flow_dtype)
+        return self.inverse(eps * tf.cast(temperature, self.flow_dtype), *conditions)
 
     def sample(self, num_samples, seed, temperature=1.0):
         """``num_samples`` draws x = f^-1(T eps), eps ~ N(0, I) (philox, ``seed`` int32 (2,)); T = temperature."""

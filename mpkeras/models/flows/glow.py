@@ -78,19 +78,19 @@ class Glow(FlowModel):
         self.invconvs = [InvertibleConv1x1(seed=1000 * (seed or 0) + 100 * l + k, name=f"invconv_{l}_{k}", **kw)
                          for l, k in grid]
         self.couplings = [self.build_coupling(l, k) for l, k in grid]
-        self.splits = [FactorOut(name=f"split_{l}", **kw) for l in range(self.levels - 1)]
+        self.splits = [FactorOut(name=f"split_{l}", dtype=self.network_dtype_policy) for l in range(self.levels - 1)]
 
     def build_coupling(self, level, step):
         """The coupling layer of step ``step`` at ``level`` (override to change the network)."""
         return AffineCoupling(mask="channel", reverse=bool(step % 2), hidden_units=self.hidden_units,
-                              name=f"coupling_{level}_{step}", dtype=self.dtype_policy)
+                              name=f"coupling_{level}_{step}", dtype=self.network_dtype_policy)
 
     def level_conditions(self, conditions, level):
         """Conditioning input of ``level`` (None for the unconditional Glow)."""
         return None
 
     def preprocessing_bijector(self):
-        dtype = self.compute_dtype
+        dtype = self.flow_dtype
         if self.preprocessing == "shift":
             return tfb.Shift(tf.constant(-0.5, dtype))
         a = self.logit_alpha
@@ -159,7 +159,7 @@ class ConditionalGlow(Glow):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         # === Layers ===
-        self.top_prior = FactorOut(use_half=False, name="top_prior", dtype=self.dtype_policy)
+        self.top_prior = FactorOut(use_half=False, name="top_prior", dtype=self.network_dtype_policy)
 
     def condition_shapes(self):
         h, w, c = self.input_shape

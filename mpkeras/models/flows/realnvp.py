@@ -69,7 +69,7 @@ class RealNVP(FlowModel):
         """Coupling layer ``index``: keeps the even coordinates when ``index`` is even, else the odd ones."""
         return AffineCoupling(mask="alternate", reverse=bool(index % 2), hidden_units=self.hidden_units,
                               num_hidden=self.num_hidden, event_ndims=1, name=f"coupling_{index}",
-                              dtype=self.dtype_policy)
+                              dtype=self.network_dtype_policy)
 
     def flow_bijectors(self, conditions, training=False):
         bijectors = []
@@ -82,7 +82,7 @@ class RealNVP(FlowModel):
     def _check(self, x):
         if isinstance(x, keras.KerasTensor):
             return x
-        return check_input(x, self.input_shape, self.data_key, dtype=tf.as_dtype(self.compute_dtype))
+        return check_input(x, self.input_shape, self.data_key, dtype=tf.as_dtype(self.flow_dtype))
 
     def _checked(self, x):
         """``x`` behind a graph assertion that it is finite (served graphs check too)."""

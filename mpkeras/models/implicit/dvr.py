@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, with_regularization
 from mpkeras.models.implicit.nerf import positional_encoding
 from mpkeras.models.implicit.sdf import ScaledSoftplus
 from mpkeras.registry import register_model
@@ -224,9 +224,8 @@ class DVR(keras.Model):
                      + inside * (1.0 - found) * bce(tf.ones_like(u), random_logits))  # (B,)
         self.rgb_tracker.update_state(rgb)
         self.occupancy_tracker.update_state(occupancy)
-        loss = self.rgb_weight * tf.reduce_mean(rgb) + self.occupancy_weight * tf.reduce_mean(occupancy)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
+        loss = self.rgb_weight * average_loss(rgb) + self.occupancy_weight * average_loss(occupancy)
+        loss = with_regularization(loss, self.losses)
         return loss
 
     # --- Tensor-valued methods (exported) ----------------------------------------

@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, with_regularization
 from mpkeras.registry import register_model
 
 
@@ -285,10 +285,8 @@ class NeRF(keras.Model):
         mse_fine = ops.mean(ops.square(y_pred["rgb"] - y), axis=-1)  # (B,)
         self.coarse_tracker.update_state(mse_coarse)
         self.fine_tracker.update_state(mse_fine)
-        loss = ops.mean(mse_coarse) + (ops.mean(mse_fine) if self.fine is not None else 0.0)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        loss = average_loss(mse_coarse) + (average_loss(mse_fine) if self.fine is not None else 0.0)
+        return with_regularization(loss, self.losses)
 
     # --- Tensor-valued methods (exported) ----------------------------------------
     def render_rays(self, origins, directions):

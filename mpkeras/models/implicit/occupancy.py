@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, with_regularization
 from mpkeras.registry import register_model
 
 
@@ -162,10 +162,7 @@ class OccupancyNetwork(keras.Model):
         labels = ops.cast(ops.reshape(y, ops.shape(y_pred)), y_pred.dtype)
         bce = ops.mean(ops.binary_crossentropy(labels, y_pred, from_logits=True), axis=-1)  # (B,)
         self.bce_tracker.update_state(bce)
-        loss = ops.mean(bce)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        return with_regularization(average_loss(bce), self.losses)
 
     # --- Tensor-valued methods (exported) -----------------------------------------------
     def encode(self, cloud):

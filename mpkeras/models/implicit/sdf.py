@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_input
+from mpkeras.models.common import average_loss, check_input, with_regularization
 from mpkeras.registry import register_model
 
 
@@ -144,15 +144,13 @@ class IGRSDF(keras.Model):
         eikonal = self.eikonal_term(self.eikonal_samples(x))  # (B + U,)
         self.surface_tracker.update_state(surface)
         self.eikonal_tracker.update_state(eikonal)
-        loss = ops.mean(surface) + self.eikonal_weight * ops.mean(eikonal)
+        loss = average_loss(surface) + self.eikonal_weight * average_loss(eikonal)
         if y is not None:  # normals
             _, grad = self.value_and_gradient(x)
             normal = ops.norm(grad - ops.convert_to_tensor(y, "float32"), axis=-1)  # (B,)
             self.normal_tracker.update_state(normal)
-            loss = loss + self.normal_weight * ops.mean(normal)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+            loss = loss + self.normal_weight * average_loss(normal)
+        return with_regularization(loss, self.losses)
 
     # --- Tensor-valued methods (exported) ----------------------------------------
     def sdf(self, points):

@@ -72,7 +72,10 @@ class VRNNCell(keras.layers.Layer):
         super().build(input_shape)
 
     def _with_label(self, parts, y):
-        return tf.concat(parts + ([y] if y is not None else []), axis=-1)
+        # One dtype for the networks' input: the cell's compute dtype (float16 under mixed precision),
+        # whatever the parts came as (features from the networks, float32 states, one-hot labels).
+        parts = parts + ([y] if y is not None else [])
+        return tf.concat([tf.cast(p, self.compute_dtype) for p in parts], axis=-1)
 
     def prior_params(self, h, y=None):
         """(mu_0, sigma_0) of p(z_t | h_{t-1}), each (B, Z)."""
@@ -88,7 +91,8 @@ class VRNNCell(keras.layers.Layer):
 
     def update(self, features_x, features_z, states):
         """h_t = f(phi_x(x_t), phi_z(z_t), h_{t-1}): the new states (a list)."""
-        _, new_states = self.recurrent(tf.concat([features_x, features_z], axis=-1), list(states))
+        features = tf.concat([tf.cast(features_x, self.compute_dtype), tf.cast(features_z, self.compute_dtype)], -1)
+        _, new_states = self.recurrent(features, list(states))
         return list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
 
     def call(self, inputs, states, training=False):

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from mpkeras.models.common import average_loss, with_regularization
 from mpkeras.models.vrnn.inputs import _SequenceInputs
 from mpkeras.registry import register_model
 
@@ -73,8 +74,7 @@ class LSTMDensity(_SequenceInputs, keras.Model):
         return ops.sum(x * logits - ops.softplus(logits), axis=(1, 2))  # (B,)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        nll = ops.mean(-self._log_prob(x, y_pred))
-        return nll + ops.sum(self.losses) if self.losses else nll
+        return with_regularization(average_loss(-self._log_prob(x, y_pred)), self.losses)
 
     def log_prob(self, sequences):
         """Exact ``log_prob`` (B,) in nats and ``bits_per_dim`` (B,) of binary sequences (B, T, D)."""

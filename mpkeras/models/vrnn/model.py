@@ -6,6 +6,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
+from mpkeras.models.common import average_loss, with_regularization
 from mpkeras.models.vrnn.cell import VRNNCell
 from mpkeras.models.vrnn.inputs import _SequenceInputs
 from mpkeras.registry import register_model
@@ -150,8 +151,7 @@ class VRNN(_SequenceInputs, keras.Model):
         self.elbo_tracker.update_state(terms["elbo"])
         self.kl_tracker.update_state(terms["kl"])
         self.reconstruction_tracker.update_state(terms["reconstruction"])
-        loss = ops.mean(-terms["elbo"])
-        return loss + ops.sum(self.losses) if self.losses else loss
+        return with_regularization(average_loss(-terms["elbo"]), self.losses)
 
     # --- Tensor-valued methods (exported) ----------------------------------------
     def _noise(self, batch, seed):
