@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mpkeras.models.common import average_loss, check_input, with_regularization
+from mpkeras.models.common import average_loss, check_input, split_dtype_policy, with_regularization
 from mpkeras.registry import register_model
 
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
@@ -247,6 +247,8 @@ class SMPL(keras.Model):
 
     def __init__(self, model_path=None, allow_pickle=False, num_betas=10, fit_steps=20, fit_learning_rate=1.0,
                  hidden_units=(128, 128), **kwargs):
+        # The kinematic chain and the fitting loop in float32; the learned update's MLP in the policy.
+        self.network_dtype_policy = split_dtype_policy(kwargs)
         super().__init__(**kwargs)
         arrays = body_arrays(model_path, allow_pickle)
         # === Config ===
@@ -279,8 +281,9 @@ class SMPL(keras.Model):
     def build_update_net(self):
         """F's MLP: [eta dL/dTheta, Theta, x, t/N] -> correction to the GD step, both (B, P)."""
         theta_dim = self.betas_dim + self.pose_dim
-        layers = [keras.layers.Dense(u, activation="tanh") for u in self.hidden_units]
-        layers.append(keras.layers.Dense(theta_dim, kernel_initializer=keras.initializers.VarianceScaling(1e-4)))
+        layers = [keras.layers.Dense(u, activation="tanh", dtype=self.network_dtype_policy) for u in self.hidden_units]
+        layers.append(keras.layers.Dense(theta_dim, kernel_initializer=keras.initializers.VarianceScaling(1e-4),
+                                         dtype=self.network_dtype_policy))
         net = keras.Sequential(layers, name="update_net")
         net.build((None, 2 * theta_dim + self.pose_dim + 1))
         return net
@@ -355,7 +358,7 @@ class SMPL(keras.Model):
             step = -self.fit_learning_rate * grad
             if learned:
                 frac = tf.fill([batch, 1], tf.cast(t, tf.float32) / self.fit_steps)
-                step = step + self.update_net(tf.concat([-step, theta, flat_target, frac], axis=-1))
+                step = step + tf.cast(self.update_net(tf.concat([-step, theta, flat_target, frac], axis=-1)), tf.float32)
             return t + 1, theta + step, total + loss
 
         _, theta, total = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), theta0, tf.zeros([batch])),
@@ -460,6 +463,7 @@ class LBS(keras.Model):
     """
 
     def __init__(self, model_path=None, allow_pickle=False, **kwargs):
+        split_dtype_policy(kwargs)  # skinning is all geometry: float32 (no network to run in float16)
         super().__init__(**kwargs)
         arrays = body_arrays(model_path, allow_pickle)
         # === Config ===

@@ -1,10 +1,38 @@
 """Small helpers shared by the model families."""
 
+import keras
 import tensorflow as tf
 
 # The flags of the matrix every recipe advertises, as models name them in ``unsupported_flags()``.
 FLAG_OPTIONS = {"replicas": "--strategy mirrored|multi_worker", "mixed_precision": "--mixed-precision",
                 "jit": "--jit"}
+
+
+def split_dtype_policy(kwargs):
+    """For models whose own maths stays in float32 under mixed precision: the policy for their networks.
+
+    Flows (log-determinants), renderers (positional encodings, compositing weights) and body models
+    (kinematic chains) hold sums and products of many terms that float16 rounds badly; a mixed policy on
+    the model itself would also read its weights as float16 inside ``call``. Such a model computes in
+    float32 and builds its neural networks with the policy this returns: the one the caller asked for
+    (``dtype=``), or else the global one, so ``mixed_float16`` still runs the networks in float16.
+
+    Args:
+        kwargs: the model's ``**kwargs``; its ``dtype`` is replaced by ``"float32"`` in place.
+    """
+    policy = keras.dtype_policies.get(kwargs.pop("dtype", None) or keras.config.dtype_policy())
+    kwargs["dtype"] = "float32"
+    return policy
+
+
+NO_XLA_AFFINE_AUGMENTATION = (
+    "XLA has no kernel for ImageProjectiveTransformV3, the op of Keras's RandomRotation and RandomTranslation "
+    "(the augmentation inside the model); train without --jit, or without rotation and shift augmentation")
+
+
+def affine_augmentation_flags(augment_shift, augment_rotation):
+    """``unsupported_flags()`` of a classifier that augments inside the model: no XLA with rotations or shifts."""
+    return {"jit": NO_XLA_AFFINE_AUGMENTATION} if augment_shift or augment_rotation else {}
 
 
 def unsupported_flags(model):

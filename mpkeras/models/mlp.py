@@ -7,7 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from mpkeras.layers import ACTIVATIONS, get_activation
-from mpkeras.models.common import check_input
+from mpkeras.models.common import affine_augmentation_flags, check_input
 from mpkeras.registry import register_model
 
 # Each likelihood p(y | x) gives the loss -log p(y | x) (up to constants).
@@ -160,6 +160,10 @@ class MLP(keras.Model):
             probabilities = ops.sigmoid(out)
             return {"probabilities": probabilities, "class_id": ops.cast(probabilities > 0.5, "int32")}
         return {"prediction": out}
+
+    def unsupported_flags(self):
+        """``--jit`` with rotation or shift augmentation (XLA cannot compile Keras's affine warps)."""
+        return affine_augmentation_flags(self.augment_shift, self.augment_rotation)
 
     def serving_endpoints(self):
         spec = [tf.TensorSpec((None, *self.input_shape), tf.float32, name="x")]

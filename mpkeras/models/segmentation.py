@@ -24,6 +24,9 @@ from mpkeras.layers import UPSAMPLING_KINDS, MaxPoolWithArgmax, upsampling_layer
 from mpkeras.models.common import check_images, check_input
 from mpkeras.registry import register_model
 
+NO_XLA_MAX_UNPOOL = ("XLA has no kernel for MaxPoolWithArgmax, which upsampling='max_unpool' (SegNet) needs for its "
+                     "pooling indices; train without --jit, or with another --upsampling")
+
 
 def _statistic(value):
     """A scalar, or one value per channel, as JSON-friendly floats."""
@@ -298,6 +301,10 @@ class FCN(Segmenter):
             "dropout": self.dropout,
             "seed": self.seed,
         }
+
+    def unsupported_flags(self):
+        """``--jit`` with ``upsampling="max_unpool"``: XLA has no MaxPoolWithArgmax."""
+        return {"jit": NO_XLA_MAX_UNPOOL} if self.upsampling == "max_unpool" else {}
 
 
 @register_model("unet", dataset="mnist_seg", metric="test_mean_iou")

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from mpkeras.models.segmentation import NO_XLA_MAX_UNPOOL
 from mpkeras.testing.fixtures import Fixture, fixture  # noqa: F401
 
 
@@ -31,6 +32,7 @@ def _fcn():
         x=x,
         y=y,
         output_shapes=(8, 16, 16, 3),
+        unsupported={"jit": NO_XLA_MAX_UNPOOL},
     )
 
 

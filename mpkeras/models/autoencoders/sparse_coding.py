@@ -7,7 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from mpkeras.models.autoencoders.base import checked
-from mpkeras.models.common import average_loss, with_regularization
+from mpkeras.models.common import average_loss, split_dtype_policy, with_regularization
 from mpkeras.registry import register_model
 
 
@@ -99,6 +99,8 @@ class SparseCoding(keras.Model):
     """
 
     def __init__(self, input_shape=(8, 8, 1), num_atoms=128, sparsity=0.5, ista_steps=100, **kwargs):
+        # ISTA is an optimization of the codes: float32 whatever the policy; encoders (PSD) use the policy.
+        self.network_dtype_policy = split_dtype_policy(kwargs)
         super().__init__(**kwargs)
         if ista_steps < 1 or num_atoms < 1:
             raise ValueError(f"ista_steps and num_atoms must be positive, got {ista_steps} and {num_atoms}.")
@@ -122,7 +124,7 @@ class SparseCoding(keras.Model):
 
     def build_decoder(self):
         """The dictionary: code (B, K) -> x (B, n); must expose ``kernel`` (n, K) for ISTA."""
-        return Dictionary(self.num_inputs, self.num_atoms, name="dictionary")
+        return Dictionary(self.num_inputs, self.num_atoms, name="dictionary", dtype=self.dtype_policy)
 
     # --- Inference ----------------------------------------------------------
     def ista(self, x, num_steps=None, init=None, prior=None, prior_weight=0.0):
@@ -247,7 +249,8 @@ class PSD(SparseCoding):
 
     def build_encoder(self):
         """x (B, n) -> tanh(W x + b) (B, K); the gain G multiplies it."""
-        return keras.Sequential([keras.layers.Dense(self.num_atoms, activation="tanh")], name="fast_encoder")
+        return keras.Sequential([keras.layers.Dense(self.num_atoms, activation="tanh", dtype=self.network_dtype_policy)],
+                                name="fast_encoder")
 
     def build(self, input_shape):
         if not self.encoder.built:

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import check_images, check_input
+from mpkeras.models.common import affine_augmentation_flags, check_images, check_input
 
 
 def _per_channel(value, channels, name):
@@ -187,6 +187,10 @@ class ImageClassifier(keras.Model):
             "probabilities": ops.softmax(logits, axis=-1),
             "class_id": ops.cast(ops.argmax(logits, axis=-1), "int32"),
         }
+
+    def unsupported_flags(self):
+        """``--jit`` with rotation or shift augmentation (XLA cannot compile Keras's affine warps)."""
+        return affine_augmentation_flags(self.augment_shift, self.augment_rotation)
 
     def serving_endpoints(self):
         spec = [tf.TensorSpec((None, *self.input_shape), tf.float32, name="images")]

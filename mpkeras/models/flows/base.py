@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from mpkeras.models.common import average_loss, check_images, with_regularization
+from mpkeras.models.common import average_loss, check_images, split_dtype_policy, with_regularization
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -42,17 +42,15 @@ class FlowModel(keras.Model):
     condition_keys = ()
     """Names of the conditioning inputs (dict keys next to ``data_key``)."""
     flow_dtype = "float32"
-    """The dtype of x, z and the log-densities and log-determinants, whatever the layers' policy: these are
-    sums of many terms, which float16 would round badly. Under ``mixed_float16`` only the coupling networks
-    compute in float16; the flow layers cast their outputs back (DESIGN.md section 9)."""
+    """The dtype of x, z, the log-densities and log-determinants, whatever the policy (see
+    :func:`mpkeras.models.common.split_dtype_policy`); the coupling layers cast their networks' outputs back."""
     data_key = "images"
 
     def __init__(self, input_shape, num_bins=None, **kwargs):
-        # The flow (x, z, the log-dets and densities, the actnorm and 1x1-conv weights) computes in float32;
-        # the networks inside the couplings compute in the dtype policy asked for, mixed_float16 included.
-        # (A mixed policy on the model itself would read every weight as float16 inside call().)
-        self.network_dtype_policy = keras.dtype_policies.get(kwargs.pop("dtype", None) or keras.config.dtype_policy())
-        super().__init__(dtype=self.flow_dtype, **kwargs)
+        # The flow (x, z, log-dets and densities, the actnorm and 1x1-conv weights) computes in float32; the
+        # networks inside the couplings in the policy asked for, mixed_float16 included.
+        self.network_dtype_policy = split_dtype_policy(kwargs)
+        super().__init__(**kwargs)
         # === Config ===
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_bins = None if num_bins is None else int(num_bins)

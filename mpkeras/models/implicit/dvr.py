@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import average_loss, check_input, with_regularization
+from mpkeras.models.common import average_loss, check_input, split_dtype_policy, with_regularization
 from mpkeras.models.implicit.nerf import positional_encoding
 from mpkeras.models.implicit.sdf import ScaledSoftplus
 from mpkeras.registry import register_model
@@ -73,6 +73,7 @@ class DVR(keras.Model):
     def __init__(self, hidden_units=(128, 128, 128, 128), num_frequencies=4, num_steps=64, secant_steps=8, near=1.6,
                  far=3.4, background=1.0, init_radius=0.5, beta=100.0, rgb_weight=1.0, occupancy_weight=1.0, seed=0,
                  **kwargs):
+        network = split_dtype_policy(kwargs)  # ray marching and root finding in float32, the MLP in the policy
         super().__init__(**kwargs)
         # === Config ===
         self.hidden_units = tuple(hidden_units)
@@ -98,18 +99,18 @@ class DVR(keras.Model):
         # the logits are ~ r - ||p|| (an occupancy sphere).
         first = self.hidden_units[0]
         self.xyz_in = keras.layers.Dense(first, kernel_initializer=keras.initializers.RandomNormal(
-            0.0, math.sqrt(2.0 / first), seed=seed), name="xyz_in")
-        self.encoding_in = keras.layers.Dense(first, use_bias=False, kernel_initializer="zeros", name="encoding_in") \
-            if num_frequencies else None
+            0.0, math.sqrt(2.0 / first), seed=seed), name="xyz_in", dtype=network)
+        self.encoding_in = keras.layers.Dense(first, use_bias=False, kernel_initializer="zeros", name="encoding_in",
+                                              dtype=network) if num_frequencies else None
         self.hidden = [keras.layers.Dense(units, kernel_initializer=keras.initializers.RandomNormal(
-            0.0, math.sqrt(2.0 / units), seed=seed + i + 1), name=f"hidden_{i + 1}")
+            0.0, math.sqrt(2.0 / units), seed=seed + i + 1), name=f"hidden_{i + 1}", dtype=network)
             for i, units in enumerate(self.hidden_units[1:])]
-        self.activation = ScaledSoftplus(beta, name="softplus")
+        self.activation = ScaledSoftplus(beta, name="softplus", dtype=network)
         self.occupancy_head = keras.layers.Dense(
             1, kernel_initializer=keras.initializers.RandomNormal(-math.sqrt(math.pi / self.hidden_units[-1]), 1e-5,
                                                                   seed=seed + 99),
-            bias_initializer=keras.initializers.Constant(init_radius), name="occupancy")
-        self.texture_head = keras.layers.Dense(3, activation="sigmoid", name="texture")
+            bias_initializer=keras.initializers.Constant(init_radius), name="occupancy", dtype=network)
+        self.texture_head = keras.layers.Dense(3, activation="sigmoid", name="texture", dtype=network)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.rgb_tracker = keras.metrics.Mean(name="rgb_l1")
         self.occupancy_tracker = keras.metrics.Mean(name="occupancy_bce")
@@ -127,11 +128,11 @@ class DVR(keras.Model):
 
     def logits(self, points):
         """Occupancy logits f_theta(points): (N, 3) -> (N,)."""
-        return tf.squeeze(self.occupancy_head(self.trunk(points)), -1)
+        return tf.cast(tf.squeeze(self.occupancy_head(self.trunk(points)), -1), tf.float32)
 
     def texture(self, points):
         """Colour t_theta(points) in [0, 1]: (N, 3) -> (N, 3)."""
-        return self.texture_head(self.trunk(points))
+        return tf.cast(self.texture_head(self.trunk(points)), tf.float32)
 
     # --- Rendering ------------------------------------------------------------------
     def march(self, origins, directions):

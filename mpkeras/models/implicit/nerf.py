@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import average_loss, check_input, with_regularization
+from mpkeras.models.common import average_loss, check_input, split_dtype_policy, with_regularization
 from mpkeras.registry import register_model
 
 
@@ -122,43 +122,51 @@ class RadianceField(keras.layers.Layer):
     """
 
     def __init__(self, hidden_units=(128, 128, 128, 128), colour_units=64, position_frequencies=8,
-                 direction_frequencies=4, skip=None, **kwargs):
+                 direction_frequencies=4, skip=None, network_dtype=None, **kwargs):
+        # The encodings sin(2^k pi p) need float32 (2^k pi p reaches thousands); the MLPs take network_dtype.
+        network_dtype = network_dtype or split_dtype_policy(kwargs)
+        kwargs["dtype"] = "float32"
         super().__init__(**kwargs)
         self.hidden_units = tuple(hidden_units)
         self.colour_units = colour_units
         self.position_frequencies = position_frequencies
         self.direction_frequencies = direction_frequencies
         self.skip = skip
-        self.trunk = [keras.layers.Dense(u, activation="relu", name=f"trunk_{i}") for i, u in enumerate(hidden_units)]
-        self.sigma_head = keras.layers.Dense(1, name="sigma")
-        self.feature = keras.layers.Dense(self.hidden_units[-1], name="feature")
-        self.colour_hidden = keras.layers.Dense(colour_units, activation="relu", name="colour_hidden")
-        self.colour_head = keras.layers.Dense(3, activation="sigmoid", name="rgb")
+        self.network_dtype = keras.dtype_policies.get(network_dtype)
+        kw = dict(dtype=self.network_dtype)
+        self.trunk = [keras.layers.Dense(u, activation="relu", name=f"trunk_{i}", **kw)
+                      for i, u in enumerate(hidden_units)]
+        self.sigma_head = keras.layers.Dense(1, name="sigma", **kw)
+        self.feature = keras.layers.Dense(self.hidden_units[-1], name="feature", **kw)
+        self.colour_hidden = keras.layers.Dense(colour_units, activation="relu", name="colour_hidden", **kw)
+        self.colour_head = keras.layers.Dense(3, activation="sigmoid", name="rgb", **kw)
 
     def _trunk(self, points):
-        encoded = positional_encoding(points, self.position_frequencies)  # (P, 3 (1 + 2L))
+        encoded = positional_encoding(points, self.position_frequencies)  # (P, 3 (1 + 2L)) float32
         h = encoded
         for i, layer in enumerate(self.trunk):
-            h = layer(h)  # (P, H)
+            h = layer(h)  # (P, H) in the network dtype
             if self.skip is not None and i == self.skip:
-                h = tf.concat([h, encoded], axis=-1)
+                h = tf.concat([tf.cast(h, encoded.dtype), encoded], axis=-1)
         return h
 
     def density(self, points):
-        """sigma(x) (P,) >= 0 at points (P, 3)."""
-        return tf.nn.softplus(self.sigma_head(self._trunk(points))[:, 0])
+        """sigma(x) (P,) >= 0 at points (P, 3), float32."""
+        return tf.nn.softplus(tf.cast(self.sigma_head(self._trunk(points))[:, 0], tf.float32))
 
     def call(self, points, directions):
-        """points (P, 3), unit directions (P, 3) -> (sigma (P,), rgb (P, 3))."""
+        """points (P, 3), unit directions (P, 3) -> (sigma (P,), rgb (P, 3)), float32."""
         h = self._trunk(points)  # (P, H)
-        sigma = tf.nn.softplus(self.sigma_head(h)[:, 0])  # (P,)
-        view = tf.concat([self.feature(h), positional_encoding(directions, self.direction_frequencies)], -1)
-        return sigma, self.colour_head(self.colour_hidden(view))  # (P,), (P, 3)
+        sigma = tf.nn.softplus(tf.cast(self.sigma_head(h)[:, 0], tf.float32))  # (P,)
+        encoded = positional_encoding(directions, self.direction_frequencies)
+        view = tf.concat([tf.cast(self.feature(h), encoded.dtype), encoded], -1)
+        return sigma, tf.cast(self.colour_head(self.colour_hidden(view)), tf.float32)  # (P,), (P, 3)
 
     def get_config(self):
         return {**super().get_config(), "hidden_units": self.hidden_units, "colour_units": self.colour_units,
                 "position_frequencies": self.position_frequencies,
-                "direction_frequencies": self.direction_frequencies, "skip": self.skip}
+                "direction_frequencies": self.direction_frequencies, "skip": self.skip,
+                "network_dtype": keras.dtype_policies.serialize(self.network_dtype)}
 
 
 @register_model("nerf", dataset="scenes", metric="test PSNR (dB)")
@@ -214,6 +222,7 @@ class NeRF(keras.Model):
     def __init__(self, hidden_units=(128, 128, 128, 128), colour_units=64, position_frequencies=8,
                  direction_frequencies=4, skip=None, num_coarse=32, num_fine=32, near=1.6, far=3.4,
                  background=1.0, seed=0, **kwargs):
+        network_dtype = split_dtype_policy(kwargs)  # rendering in float32, the fields' MLPs in the policy
         super().__init__(**kwargs)
         # === Config ===
         self.hidden_units = tuple(hidden_units)
@@ -233,7 +242,7 @@ class NeRF(keras.Model):
             raise ValueError(f"NeRF needs num_coarse >= 1 and num_fine >= 0, got {num_coarse} and {num_fine}.")
         # === Layers ===
         field = dict(hidden_units=hidden_units, colour_units=colour_units, position_frequencies=position_frequencies,
-                     direction_frequencies=direction_frequencies, skip=skip)
+                     direction_frequencies=direction_frequencies, skip=skip, network_dtype=network_dtype)
         self.coarse = RadianceField(**field, name="coarse")
         self.fine = RadianceField(**field, name="fine") if num_fine else None
         self.seed_generator = keras.random.SeedGenerator(seed)

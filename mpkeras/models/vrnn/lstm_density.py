@@ -94,7 +94,7 @@ class LSTMDensity(_SequenceInputs, keras.Model):
             h, new_states = x_prev, []
             for lstm, s in zip(self.lstms, states):
                 h, s = lstm.cell(h, s)
-                new_states.append(list(s))
+                new_states.append([tf.cast(t, tf.float32) for t in s])  # the cells may compute in float16
             probabilities = tf.sigmoid(self.readout(h))
             return tf.cast(u_t < probabilities, tf.float32), probabilities, new_states
 

@@ -199,7 +199,7 @@ class VRNN(_SequenceInputs, keras.Model):
 
         def body(carry, noise):
             x, probabilities, new_states = self.step.generate_step(carry[2], noise[0], noise[1], y)
-            return x, probabilities, new_states
+            return x, probabilities, [tf.cast(s, tf.float32) for s in new_states]  # the cell may compute in float16
 
         zeros = tf.zeros((num_samples, dim))
         x, probabilities, _ = tf.scan(body, (eps, u), initializer=(zeros, zeros, states))  # (T, N, D) each
