@@ -48,34 +48,37 @@ OUTPUT_PREFIX = "output/"
 
 
 # --------------------------------------------------------------------------- inputs
-def _is_count(name):
-    return name in ("n", "num") or name.startswith("num") or name.startswith("n_")
-
-
-def example_input(spec):
+def example_input(spec, value_range=None):
     """A deterministic example array for one ``tf.TensorSpec``.
 
     Unknown dimensions become 2.  Floats are ``default_rng(0).uniform(0, 1)``; an
-    integer scalar named like ``num_samples``/``num``/``n`` is 3; an integer
-    ``seed`` of shape [2] is ``[1, 2]``; other values are zeros.
+    integer scalar (a count such as ``num_samples`` or ``length``) is 3; an integer
+    ``seed`` of shape [2] is ``[1, 2]``; other values are zeros.  Integers are then
+    clipped into ``value_range`` (``(low, high)``, ``None`` for an open side), the
+    range the model card declares for the input.
     """
     name = (spec.name or "").lower()
     shape = [2] if spec.shape.rank is None else [2 if d is None else d for d in spec.shape.as_list()]
     dtype = spec.dtype
     if dtype.is_floating:
         return np.random.default_rng(0).uniform(0.0, 1.0, shape).astype(dtype.as_numpy_dtype)
-    if dtype.is_integer and shape == [] and _is_count(name):
-        return np.array(3, dtype.as_numpy_dtype)
-    if dtype.is_integer and shape == [2] and "seed" in name:
-        return np.array([1, 2], dtype.as_numpy_dtype)
     if dtype == tf.string:
         return np.full(shape, b"", dtype=object)
-    return np.zeros(shape, dtype.as_numpy_dtype)
+    if dtype.is_integer and shape == []:
+        value = np.array(3, dtype.as_numpy_dtype)
+    elif dtype.is_integer and shape == [2] and "seed" in name:
+        value = np.array([1, 2], dtype.as_numpy_dtype)
+    else:
+        value = np.zeros(shape, dtype.as_numpy_dtype)
+    low, high = value_range or (None, None)
+    if low is not None or high is not None:
+        value = np.clip(value, low, high).astype(dtype.as_numpy_dtype)
+    return value
 
 
-def example_inputs(specs):
-    """Example arrays for a list of ``tf.TensorSpec`` (see :func:`example_input`)."""
-    return [example_input(spec) for spec in specs]
+def example_inputs(specs, ranges=None):
+    """Example arrays for a list of ``tf.TensorSpec``; ``ranges`` is ``{input: (low, high)}`` (see :func:`example_input`)."""
+    return [example_input(spec, (ranges or {}).get(spec.name)) for spec in specs]
 
 
 # --------------------------------------------------------------------------- helpers
