@@ -127,6 +127,9 @@ def test_verify_all_checks_the_newest_version_of_every_model(base, capsys):
     assert "PASSED: " + os.path.join(base, "alpha", "2") in out and "PASSED: " + os.path.join(base, "beta", "1") in out
     assert os.path.join(base, "alpha", "1") not in out
     assert "verification passed: 2 SavedModel(s)" in out
+    assert "ok   sample [below range num_samples=0]: error: InvalidArgumentError" in out
+    assert "ok   sample [negative num_samples=-1]" in out
+    assert "bad inputs 16/16 ok (out-of-range integers: 2/2 ok)" in out
 
 
 def test_verify_all_fails_if_an_endpoint_fails(base, tmp_path, capsys):
@@ -154,7 +157,14 @@ def test_request_bodies_and_bad_inputs_in_the_verifier(base):
     assert serving["sample"]["rest_inputs"]["inputs"] == {"num_samples": 3, "seed": [1, 2]}
     rows = {(r["signature"], r["case"], r["input"]): r for r in report["bad_input"]}
     assert {c for s, c, _ in rows if s == "predict"} == {"wrong rank", "wrong dtype", "empty batch", "NaN", "inf"}
+    assert {(c, i) for s, c, i in rows if s == "sample"} == {
+        (c, i) for c in ("wrong rank", "wrong dtype") for i in ("num_samples", "seed")} | {
+        ("below range", "num_samples"), ("negative", "num_samples")}  # seeds take any value
     assert report["bad_input_ok"], [r for r in rows.values() if not r["ok"]]
+    assert report["model_card"]["input_ranges"] == {"sample": {"num_samples": [1, None], "seed": [None, None]}}
+    below = rows[("sample", "below range", "num_samples")]
+    assert below["value"] == 0 and "num_samples must be >= 1, got 0" in below["outcome"]
+    assert "num_samples must be >= 1, got -1" in rows[("sample", "negative", "num_samples")]["outcome"]
     assert "empty batch" in rows[("predict", "empty batch", None)]["outcome"]
     assert "Shape of tensor x" in rows[("predict", "wrong rank", "x")]["outcome"]
 
@@ -249,3 +259,16 @@ def test_examples_must_lie_in_the_declared_ranges(tmp_path):
     examples = np.load(os.path.join(path, "assets.extra", "examples", "score.npz"))
     assert examples["top"] == 3 and list(examples["labels"]) == [0, 0]
 
+
+def test_range_cases_from_the_model_card():
+    specs = {"labels": tf.TensorSpec([None], tf.int32, name="labels"), "n": tf.TensorSpec([], tf.int32, name="n"),
+             "seed": tf.TensorSpec([2], tf.int32, name="seed"), "x": tf.TensorSpec([None], tf.float32, name="x")}
+    inputs = {"labels": np.array([1, 2], np.int32), "n": np.int32(3), "seed": np.array([1, 2], np.int32),
+              "x": np.zeros(2, np.float32)}
+    cases = sv._range_cases(specs, inputs, {"labels": [0, 4], "n": [2, None], "seed": [None, None]})
+    assert [(c, i, v) for c, i, _, v in cases] == [
+        ("below range", "labels", -1), ("above range", "labels", 5),
+        ("below range", "n", 1), ("negative", "n", -1)]
+    assert list(cases[1][2]["labels"]) == [5, 2] and cases[2][2]["n"] == 1 and inputs["n"] == 3
+    assert [(c, i) for c, i, _, _ in sv._range_cases(specs, inputs, {})] == [
+        ("no declared range", "labels"), ("no declared range", "n"), ("no declared range", "seed")]
