@@ -232,6 +232,8 @@ def test_the_range_rule_and_the_hook():
             input_ranges(model, specs)
     model.serving_ranges = lambda: {"score": {"labels": None}}  # explicitly unconstrained
     assert input_ranges(model, specs)["score"]["labels"] == (None, None)
+    model.serving_ranges = lambda: {"score": {"labels": (np.int64(0), np.int32(2))}}  # NumPy ints become ints
+    assert [type(b) for b in input_ranges(model, specs)["score"]["labels"]] == [int, int]
 
 
 def test_the_served_graph_refuses_integers_out_of_range(tmp_path):

@@ -24,6 +24,8 @@ pair leaves the input unconstrained.  Ranges are recorded in the model card unde
 listed, seeds as ``[null, null]``), where the standalone verifier reads them.
 """
 
+import numbers
+
 import tensorflow as tf
 
 COUNT = (1, None)
@@ -56,8 +58,10 @@ def describe_range(low, high):
 
 
 def _checked_bound(endpoint, name, value):
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)  # NumPy ints too; the model card needs plain ints
     raise ValueError(f"serving_ranges()['{endpoint}']['{name}']: bounds must be ints or None, got {value!r}.")
 
 
