@@ -49,6 +49,7 @@ def test_savedmodels_reload_without_mpkeras(tmp_path):
     """One subprocess (no mpkeras import) reloads every model's SavedModel and matches in-process outputs."""
     paths, reports = kit.check_savedmodels(str(tmp_path))
     assert set(paths) == set(MODELS)
+    range_rows = []
     for name, path in paths.items():
         report = reports[path]
         assert report["ok"], f"{name}: {report}"
@@ -63,6 +64,21 @@ def test_savedmodels_reload_without_mpkeras(tmp_path):
         assert all(r["grpc"] == "built" for r in report["serving"].values()), f"{name}: no gRPC PredictRequest"
         assert {r["signature"] for r in report["bad_input"]} == set(report["signatures"]), f"{name}: bad inputs"
         assert report["bad_input_ok"], f"{name}: {[r for r in report['bad_input'] if not r['ok']]}"
+        # Every integer input has a range in the model card (only seeds are unconstrained), and the same
+        # subprocess sent every bounded one values outside it (0 and -1 for counts, -1 and K for class ids).
+        ranges = report["model_card"]["input_ranges"]
+        for sig, desc in report["signatures"].items():
+            endpoint = report["serving_default"] if sig == "serving_default" else sig
+            integers = {n for n, d in desc["inputs"].items() if d["dtype"].startswith(("int", "uint"))}
+            declared = ranges.get(endpoint, {})
+            assert set(declared) == integers, f"{name}/{sig}: ranges {declared} for integer inputs {integers}"
+            bounded = {n for n, bounds in declared.items() if bounds != [None, None]}
+            assert bounded == {n for n in integers if n != "seed"}, f"{name}/{sig}: unbounded {integers - bounded}"
+            rows = [r for r in report["bad_input"] if r["signature"] == sig and "value" in r]
+            assert {r["input"] for r in rows} == bounded, f"{name}/{sig}: no out-of-range case for {bounded}"
+            assert all(r["outcome"].startswith("error: InvalidArgumentError") for r in rows), f"{name}/{sig}: {rows}"
+            range_rows += rows
+    print(f"out-of-range integer cases: {len(range_rows)}, clear errors: {sum(r['ok'] for r in range_rows)}")
 
 
 # --- The flag matrix (DESIGN.md section 9): several replicas, mixed precision, XLA ---------------------

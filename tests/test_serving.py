@@ -1,4 +1,4 @@
-"""TF Serving readiness: request bodies, bad inputs, `--keep` versioning and `mpkeras verify --all`.
+"""TF Serving readiness: request bodies, bad inputs, integer ranges, `--keep` versioning and `mpkeras verify --all`.
 
 The per-model checks (every signature of every registered model) run in
 tests/test_conformance.py::test_savedmodels_reload_without_mpkeras, in the one
@@ -17,6 +17,7 @@ import tensorflow as tf
 from mpkeras import cli
 from mpkeras.export import _standalone_verify as sv
 from mpkeras.export import export_model, savedmodel, verify_savedmodel
+from mpkeras.export.ranges import input_ranges
 from mpkeras.export.verify import main_verify, newest_versions
 
 
@@ -126,6 +127,9 @@ def test_verify_all_checks_the_newest_version_of_every_model(base, capsys):
     assert "PASSED: " + os.path.join(base, "alpha", "2") in out and "PASSED: " + os.path.join(base, "beta", "1") in out
     assert os.path.join(base, "alpha", "1") not in out
     assert "verification passed: 2 SavedModel(s)" in out
+    assert "ok   sample [below range num_samples=0]: error: InvalidArgumentError" in out
+    assert "ok   sample [negative num_samples=-1]" in out
+    assert "bad inputs 16/16 ok (out-of-range integers: 2/2 ok)" in out
 
 
 def test_verify_all_fails_if_an_endpoint_fails(base, tmp_path, capsys):
@@ -153,7 +157,14 @@ def test_request_bodies_and_bad_inputs_in_the_verifier(base):
     assert serving["sample"]["rest_inputs"]["inputs"] == {"num_samples": 3, "seed": [1, 2]}
     rows = {(r["signature"], r["case"], r["input"]): r for r in report["bad_input"]}
     assert {c for s, c, _ in rows if s == "predict"} == {"wrong rank", "wrong dtype", "empty batch", "NaN", "inf"}
+    assert {(c, i) for s, c, i in rows if s == "sample"} == {
+        (c, i) for c in ("wrong rank", "wrong dtype") for i in ("num_samples", "seed")} | {
+        ("below range", "num_samples"), ("negative", "num_samples")}  # seeds take any value
     assert report["bad_input_ok"], [r for r in rows.values() if not r["ok"]]
+    assert report["model_card"]["input_ranges"] == {"sample": {"num_samples": [1, None], "seed": [None, None]}}
+    below = rows[("sample", "below range", "num_samples")]
+    assert below["value"] == 0 and "num_samples must be >= 1, got 0" in below["outcome"]
+    assert "num_samples must be >= 1, got -1" in rows[("sample", "negative", "num_samples")]["outcome"]
     assert "empty batch" in rows[("predict", "empty batch", None)]["outcome"]
     assert "Shape of tensor x" in rows[("predict", "wrong rank", "x")]["outcome"]
 
@@ -179,3 +190,87 @@ def test_clear_error_rule():
     assert sv._names_problem("empty batch", None, specs, "input images has an empty batch (batch dimension 0)")
     assert not sv._names_problem("wrong rank", "images", specs, "input depth must be evenly divisible")
     assert sv._names_problem("wrong dtype", "images", specs, "expected to be a float tensor but is a int32 tensor")
+
+
+# --------------------------------------------------------------------------- integer ranges
+class Labelled(Tiny):
+    """Tiny with a ``score(x, labels, top)`` endpoint: class ids (declared) and a count (the default rule)."""
+
+    def serving_endpoints(self):
+        def score(x, labels, top):
+            picked = tf.gather(self(x), labels, batch_dims=1)
+            return {"score": picked * tf.cast(top, tf.float32)}
+
+        return {"score": (score, [tf.TensorSpec([None, 4], tf.float32, name="x"),
+                                  tf.TensorSpec([None], tf.int32, name="labels"),
+                                  tf.TensorSpec([], tf.int32, name="top")])}
+
+    def serving_ranges(self):
+        return {"score": {"labels": (0, self.units - 1)}}
+
+
+def labelled():
+    keras.utils.set_random_seed(0)
+    model = Labelled()
+    model(np.zeros((1, 4), "float32"))
+    return model
+
+
+def test_the_range_rule_and_the_hook():
+    model = labelled()
+    specs = {name: sig for name, (_, sig) in model.serving_endpoints().items()}
+    assert input_ranges(model, specs) == {"score": {"labels": (0, 2), "top": (1, None)}}
+    assert input_ranges(tiny(), {n: sig for n, (_, sig) in tiny().serving_endpoints().items()}) == {
+        "sample": {"num_samples": (1, None), "seed": (None, None)}}
+    ids = {"score": [tf.TensorSpec([None], tf.int32, name="labels")]}
+    with pytest.raises(ValueError, match="integer input 'labels' .* declare it in serving_ranges"):
+        input_ranges(tiny(), ids)  # ids have no default
+    for hook, error in [({"nosuch": {}}, "unknown endpoints"), ({"score": {"x": (0, 1)}}, "not an integer input"),
+                        ({"score": {"labels": (3, 2)}}, "is empty"), ({"score": {"labels": (0, 2.5)}}, "must be ints")]:
+        model.serving_ranges = lambda hook=hook: hook
+        with pytest.raises(ValueError, match=error):
+            input_ranges(model, specs)
+    model.serving_ranges = lambda: {"score": {"labels": None}}  # explicitly unconstrained
+    assert input_ranges(model, specs)["score"]["labels"] == (None, None)
+    model.serving_ranges = lambda: {"score": {"labels": (np.int64(0), np.int32(2))}}  # NumPy ints become ints
+    assert [type(b) for b in input_ranges(model, specs)["score"]["labels"]] == [int, int]
+
+
+def test_the_served_graph_refuses_integers_out_of_range(tmp_path):
+    path = export_model(labelled(), "labelled", base_dir=str(tmp_path))
+    with open(os.path.join(path, "assets.extra", "model_card.json")) as f:
+        card = json.load(f)
+    assert card["input_ranges"] == {"score": {"labels": [0, 2], "top": [1, None]}}
+    score = tf.saved_model.load(path).signatures["score"]
+    x = tf.zeros([2, 4])
+    assert score(x=x, labels=tf.constant([0, 2]), top=tf.constant(1))["score"].shape == [2]
+    for labels, top, message in [([0, 3], 1, r"labels must be in \[0, 2\], got 3"),
+                                 ([-1, 0], 1, r"labels must be in \[0, 2\], got -1"),
+                                 ([0, 1], 0, "top must be >= 1, got 0"), ([0, 1], -5, "top must be >= 1, got -5")]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            score(x=x, labels=tf.constant(labels), top=tf.constant(top))
+
+
+def test_examples_must_lie_in_the_declared_ranges(tmp_path):
+    model = labelled()
+    model.serving_examples = lambda: {"score": [np.zeros((2, 4), "float32"), np.array([0, 5], "int32"), np.int32(1)]}
+    with pytest.raises(ValueError, match=r"input 'labels' must be in \[0, 2\], got \[0, 5\]"):
+        export_model(model, "labelled", base_dir=str(tmp_path))
+    assert not os.path.exists(os.path.join(str(tmp_path), "labelled"))
+    path = export_model(labelled(), "labelled", base_dir=str(tmp_path))  # generated examples: inside the ranges
+    examples = np.load(os.path.join(path, "assets.extra", "examples", "score.npz"))
+    assert examples["top"] == 3 and list(examples["labels"]) == [0, 0]
+
+
+def test_range_cases_from_the_model_card():
+    specs = {"labels": tf.TensorSpec([None], tf.int32, name="labels"), "n": tf.TensorSpec([], tf.int32, name="n"),
+             "seed": tf.TensorSpec([2], tf.int32, name="seed"), "x": tf.TensorSpec([None], tf.float32, name="x")}
+    inputs = {"labels": np.array([1, 2], np.int32), "n": np.int32(3), "seed": np.array([1, 2], np.int32),
+              "x": np.zeros(2, np.float32)}
+    cases = sv._range_cases(specs, inputs, {"labels": [0, 4], "n": [2, None], "seed": [None, None]})
+    assert [(c, i, v) for c, i, _, v in cases] == [
+        ("below range", "labels", -1), ("above range", "labels", 5),
+        ("below range", "n", 1), ("negative", "n", -1)]
+    assert list(cases[1][2]["labels"]) == [5, 2] and cases[2][2]["n"] == 1 and inputs["n"] == 3
+    assert [(c, i) for c, i, _, _ in sv._range_cases(specs, inputs, {})] == [
+        ("no declared range", "labels"), ("no declared range", "n"), ("no declared range", "seed")]

@@ -13,7 +13,12 @@ For every SavedModel directory it:
    inputs under their input names, expected outputs under ``output/<name>``), or on
    generated inputs when none are stored, and compares with the stored outputs
    (float outputs with ``atol``/``rtol``, the others exactly);
-4. checks that float outputs are finite.
+4. checks that float outputs are finite;
+5. builds TF Serving request bodies for every signature, and sends it bad inputs:
+   wrong rank or dtype, an empty batch, NaN/inf, and integers outside the range the
+   model card declares (``input_ranges``: 0 and -1 for counts, -1 and
+   ``num_classes`` for class ids), each of which must fail with an error naming the
+   input (these results are reported; ``mpkeras verify --strict`` fails on them).
 
 It exits with status 1 if any check fails, and says which signature and output
 failed and why.  ``--json OUT`` writes the machine-readable report.
@@ -48,34 +53,37 @@ OUTPUT_PREFIX = "output/"
 
 
 # --------------------------------------------------------------------------- inputs
-def _is_count(name):
-    return name in ("n", "num") or name.startswith("num") or name.startswith("n_")
-
-
-def example_input(spec):
+def example_input(spec, value_range=None):
     """A deterministic example array for one ``tf.TensorSpec``.
 
     Unknown dimensions become 2.  Floats are ``default_rng(0).uniform(0, 1)``; an
-    integer scalar named like ``num_samples``/``num``/``n`` is 3; an integer
-    ``seed`` of shape [2] is ``[1, 2]``; other values are zeros.
+    integer scalar (a count such as ``num_samples`` or ``length``) is 3; an integer
+    ``seed`` of shape [2] is ``[1, 2]``; other values are zeros.  Integers are then
+    clipped into ``value_range`` (``(low, high)``, ``None`` for an open side), the
+    range the model card declares for the input.
     """
     name = (spec.name or "").lower()
     shape = [2] if spec.shape.rank is None else [2 if d is None else d for d in spec.shape.as_list()]
     dtype = spec.dtype
     if dtype.is_floating:
         return np.random.default_rng(0).uniform(0.0, 1.0, shape).astype(dtype.as_numpy_dtype)
-    if dtype.is_integer and shape == [] and _is_count(name):
-        return np.array(3, dtype.as_numpy_dtype)
-    if dtype.is_integer and shape == [2] and "seed" in name:
-        return np.array([1, 2], dtype.as_numpy_dtype)
     if dtype == tf.string:
         return np.full(shape, b"", dtype=object)
-    return np.zeros(shape, dtype.as_numpy_dtype)
+    if dtype.is_integer and shape == []:
+        value = np.array(3, dtype.as_numpy_dtype)
+    elif dtype.is_integer and shape == [2] and "seed" in name:
+        value = np.array([1, 2], dtype.as_numpy_dtype)
+    else:
+        value = np.zeros(shape, dtype.as_numpy_dtype)
+    low, high = value_range or (None, None)
+    if low is not None or high is not None:
+        value = np.clip(value, low, high).astype(dtype.as_numpy_dtype)
+    return value
 
 
-def example_inputs(specs):
-    """Example arrays for a list of ``tf.TensorSpec`` (see :func:`example_input`)."""
-    return [example_input(spec) for spec in specs]
+def example_inputs(specs, ranges=None):
+    """Example arrays for a list of ``tf.TensorSpec``; ``ranges`` is ``{input: (low, high)}`` (see :func:`example_input`)."""
+    return [example_input(spec, (ranges or {}).get(spec.name)) for spec in specs]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -314,6 +322,39 @@ def _bad_cases(specs, inputs):
     return cases
 
 
+def _range_cases(specs, inputs, ranges):
+    """``[(case, input, {name: array}, value)]``: integers just outside each declared range, and -1.
+
+    ``ranges`` is the model card's ``{input: [low, high]}`` for this signature
+    (``None`` for an open side).  For each integer input: "below range" (low - 1),
+    "negative" (-1, unless that is low - 1 or allowed) and "above range" (high + 1);
+    a batched input gets the bad value in its first element only.  An integer input
+    without a declared range gives a "no declared range" case with no value.
+    """
+    cases = []
+    for name in sorted(specs):
+        if not specs[name].dtype.is_integer:
+            continue
+        if name not in (ranges or {}):
+            cases.append(("no declared range", name, None, None))
+            continue
+        low, high = ranges[name]
+        values = []
+        if low is not None:
+            values.append(("below range", low - 1))
+            if low - 1 != -1 and low >= 0:
+                values.append(("negative", -1))
+        if high is not None:
+            values.append(("above range", high + 1))
+        for case, value in values:
+            x = np.array(inputs[name], copy=True)
+            if not x.size:
+                continue
+            x.flat[0] = value
+            cases.append((case, name, {**inputs, name: x}, value))
+    return cases
+
+
 def _names_problem(case, name, specs, message):
     """Whether an error message is clear: it names the bad input (or, for dtypes, both dtypes)."""
     if case == "wrong dtype":  # TF's own check: "expected to be a float tensor but is a int32 tensor"
@@ -326,29 +367,49 @@ def _names_problem(case, name, specs, message):
     return named
 
 
-def check_bad_inputs(signature, fn, specs, inputs, good_outputs):
+def _without_preamble(message):
+    """A TF error message without "Graph execution error: Detected at node N defined at ... <stack traces unavailable>".
+
+    A reloaded SavedModel has no Python stack traces, so the preamble says nothing
+    the trailing ``[[{{node N}}]]`` does not; dropping it puts the reason first.
+    """
+    message = re.sub(r"^Graph execution error:\s*", "", message)
+    return re.sub(r"^Detected at node \S+ defined at \(most recent call last\):.*?<stack traces unavailable>\s*",
+                  "", message)
+
+
+def check_bad_inputs(signature, fn, specs, inputs, good_outputs, ranges=None):
     """Send ``signature`` bad inputs; returns one row per case with ``outcome`` and ``ok``.
 
     Wrong rank and dtype must raise an error naming the input (or its shape/dtype).
     An empty batch must raise a clear error or give outputs whose batch dimension
     is 0; NaN/inf must raise a clear error or give outputs of the normal shapes.
+    An integer outside its declared range (``ranges``: ``{input: [low, high]}``) must
+    raise an error naming the input; rows of these cases also hold the ``value`` sent.
     """
     rows = []
     batched_out = {k for k, v in fn.structured_outputs.items() if v.shape.rank and v.shape[0] is None}
-    for case, name, bad in _bad_cases(specs, inputs):
+    cases = [(*c, None) for c in _bad_cases(specs, inputs)] + _range_cases(specs, inputs, ranges)
+    for case, name, bad, value in cases:
         row = {"signature": signature, "case": case, "input": name, "ok": False}
+        if value is not None:
+            row["value"] = value
+        if bad is None:
+            row["outcome"] = "the model card declares no value range for this integer input"
+            rows.append(row)
+            continue
         try:
             out = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in bad.items()}).items()}
         except Exception as e:  # noqa: BLE001 - the outcome we classify
             msg = " ".join(str(e).split())
-            row["outcome"] = f"error: {type(e).__name__}: {msg[:300]}"
+            row["outcome"] = f"error: {type(e).__name__}: {_without_preamble(msg)[:300]}"
             row["ok"] = _names_problem(case, name, specs, msg)
             if not row["ok"]:
                 row["outcome"] += " (message names neither the input, its shape nor its dtype)"
             rows.append(row)
             continue
         shapes = {k: list(v.shape) for k, v in out.items()}
-        if case in ("wrong rank", "wrong dtype"):
+        if case in ("wrong rank", "wrong dtype") or value is not None:
             row["outcome"] = f"accepted silently, outputs {shapes}"
         elif case == "empty batch":
             wrong = {k: s for k, s in shapes.items() if k in batched_out and s[:1] != [0]}
@@ -362,6 +423,12 @@ def check_bad_inputs(signature, fn, specs, inputs, good_outputs):
                               if row["ok"] else f"output shapes {shapes} differ from normal {normal}")
         rows.append(row)
     return rows
+
+
+def case_label(row):
+    """``"below range num_samples=0"``, ``"empty batch"``: a bad-input row's case, input and value."""
+    label = row["case"] + (f" {row['input']}" if row["input"] else "")
+    return label + (f"={row['value']}" if row.get("value") is not None else "")
 
 
 # --------------------------------------------------------------------------- checker
@@ -403,10 +470,12 @@ def verify_one(path, atol, rtol):
     for name, fn in signatures.items():
         specs = fn.structured_input_signature[1]
         inputs, expected = _load_examples(path, name, card)
+        endpoint = (card or {}).get("serving_default", name) if name == "serving_default" else name
+        ranges = ((card or {}).get("input_ranges") or {}).get(endpoint, {})
         report["examples"][name] = "stored" if inputs is not None else "generated"
         if inputs is None:
             names = list(specs)
-            inputs = dict(zip(names, example_inputs([specs[n] for n in names])))
+            inputs = dict(zip(names, example_inputs([specs[n] for n in names], ranges)))
         problems = check_inputs(name, specs, inputs)
         if problems:
             report["checks"] += [{"signature": name, "output": None, "ok": False, "message": p} for p in problems]
@@ -418,13 +487,12 @@ def verify_one(path, atol, rtol):
             report["checks"].append({"signature": name, "output": None, "ok": False,
                                      "message": f"call raised {type(e).__name__}: {' '.join(first[:6])}"})
             continue
-        endpoint = (card or {}).get("serving_default", name) if name == "serving_default" else name
         declared = ((card or {}).get("signatures") or {}).get(endpoint, {}).get("inputs")
         if name in sigdefs:
             report["serving"][name] = check_serving_requests(model_name, name, sigdefs[name], declared, inputs)
         else:
             report["serving"][name] = {"ok": False, "problems": ["no SignatureDef in saved_model.pb"]}
-        report["bad_input"] += check_bad_inputs(name, fn, specs, inputs, outputs)
+        report["bad_input"] += check_bad_inputs(name, fn, specs, inputs, outputs, ranges)
         for out in sorted(outputs):
             want = None if expected is None else expected.get(out)
             if expected is not None and want is None:
@@ -446,8 +514,7 @@ def verify_one(path, atol, rtol):
               f"{'built' if r.get('rest_instances') else 'n/a'}, gRPC: {r.get('grpc')})"
               + "".join(f"\n       {p}" for p in r["problems"]))
     for r in report["bad_input"]:
-        print(f"  {'ok  ' if r['ok'] else 'FAIL'} {r['signature']} [{r['case']}{' ' + r['input'] if r['input'] else ''}]: "
-              f"{r['outcome'][:160]}")
+        print(f"  {'ok  ' if r['ok'] else 'FAIL'} {r['signature']} [{case_label(r)}]: {r['outcome'][:160]}")
     report["serving_ok"] = bool(report["serving"]) and all(r["ok"] for r in report["serving"].values())
     report["bad_input_ok"] = all(r["ok"] for r in report["bad_input"])
     report["ok"] = not report["errors"] and all(c["ok"] for c in report["checks"])

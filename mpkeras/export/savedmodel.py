@@ -7,8 +7,9 @@
 * ``assets.extra/examples/<endpoint>.npz``: example inputs (keys = input names) and
   the outputs the model gave in process (keys ``output/<name>``), which
   :func:`mpkeras.export.verify_savedmodel` replays after reloading;
-* ``assets.extra/model_card.json``: name, config, class, signatures, git commit,
-  library versions, creation time and whatever the caller adds.
+* ``assets.extra/model_card.json``: name, config, class, signatures, the value range
+  of every integer input (``input_ranges``), git commit, library versions, creation
+  time and whatever the caller adds.
 
 The version directory is written under a temporary name and renamed only when it
 is complete, so TF Serving never sees half a model.  Then ``exported/models.config``
@@ -20,6 +21,9 @@ the graph ("Matrix size-incompatible: In[0]: [2,5], In[1]: [4,3]"); with it the
 error reads "Shape of tensor x [2,5] is not compatible with expected shape [?,4]".
 An input whose first dimension is ``None`` (a batch) must also be non-empty: an empty
 batch otherwise fails deep inside convolutions or batch norm with unrelated messages.
+An integer input must lie in its declared range (:mod:`mpkeras.export.ranges`: counts
+>= 1 by default, class ids as the model declares): ``num_samples=0`` is refused with
+"num_samples must be >= 1, got 0" instead of returning NaN.
 """
 
 import datetime
@@ -41,9 +45,10 @@ import tensorflow as tf
 
 from mpkeras.export._standalone_verify import EXAMPLES_DIR, MODEL_CARD, OUTPUT_PREFIX
 from mpkeras.export._standalone_verify import describe, example_inputs, to_numpy
+from mpkeras.export.ranges import check_range, describe_range, input_ranges
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_RESERVED_CARD_KEYS = ("name", "config", "class", "signatures", "serving_default",
+_RESERVED_CARD_KEYS = ("name", "config", "class", "signatures", "input_ranges", "serving_default",
                        "git_commit", "versions", "created")
 
 
@@ -206,15 +211,19 @@ def _checked_specs(endpoint, specs):
     return specs
 
 
-def _with_shape_checks(fn, specs):
+def _with_shape_checks(fn, specs, ranges=None):
     """Wrap ``fn`` so every input passes through ``tf.ensure_shape`` first.
 
     ``EnsureShape`` is a data dependency of everything downstream, so it always
     fails first, naming the input (placeholders carry the spec names), the
     expected shape and the given one.  (A ``tf.debugging.Assert`` with control
     dependencies is not enough: grappler folds ``tf.rank`` to the static rank and
-    the model's own op can fail first.)
+    the model's own op can fail first.)  Batches must be non-empty, and inputs
+    named in ``ranges`` (``{input: (low, high)}``) must lie in their range; the
+    model sees each input only through an identity that depends on its checks.
     """
+    ranges = ranges or {}
+
     def endpoint(*args):
         checked = []
         for a, s in zip(args, specs):
@@ -225,6 +234,8 @@ def _with_shape_checks(fn, specs):
                                             "send at least one example")
                 with tf.control_dependencies([nonempty]):
                     a = tf.identity(a)
+            if s.name in ranges:
+                a = check_range(a, s.name, *ranges[s.name])
             checked.append(a)
         return fn(*checked)
     return endpoint
@@ -241,17 +252,17 @@ def _float32_outputs(fn):
     return endpoint
 
 
-def serving_function(fn, specs):
-    """The function an endpoint exports: ``fn`` behind the input checks, with float32 outputs.
+def serving_function(fn, specs, ranges=None):
+    """The function an endpoint exports: ``fn`` behind the input checks (shapes, ranges), with float32 outputs.
 
     Inputs are declared float32 whatever the training policy was; layers cast them to
     their compute dtype themselves, and the outputs are cast back here.
     """
-    return _float32_outputs(_with_shape_checks(fn, specs))
+    return _float32_outputs(_with_shape_checks(fn, specs, ranges))
 
 
-def _example_arrays(model, endpoints):
-    """Example inputs per endpoint: ``model.serving_examples()`` or generated ones."""
+def _example_arrays(model, endpoints, ranges):
+    """Example inputs per endpoint: ``model.serving_examples()`` or generated ones, inside ``ranges``."""
     given = dict(model.serving_examples()) if hasattr(model, "serving_examples") else {}
     unknown = sorted(set(given) - set(endpoints))
     if unknown:
@@ -259,7 +270,7 @@ def _example_arrays(model, endpoints):
     examples = {}
     for endpoint, specs in endpoints.items():
         if endpoint not in given:
-            examples[endpoint] = example_inputs(specs)
+            examples[endpoint] = example_inputs(specs, ranges.get(endpoint))
             continue
         arrays = list(given[endpoint])
         if len(arrays) != len(specs):
@@ -271,6 +282,10 @@ def _example_arrays(model, endpoints):
             if not spec.shape.is_compatible_with(array.shape):
                 raise ValueError(f"serving_examples()['{endpoint}'] input '{spec.name}' has shape "
                                  f"{list(array.shape)}, the signature expects {spec.shape.as_list()}.")
+            low, high = ranges.get(endpoint, {}).get(spec.name, (None, None))
+            if array.size and ((low is not None and array.min() < low) or (high is not None and array.max() > high)):
+                raise ValueError(f"serving_examples()['{endpoint}'] input '{spec.name}' must be "
+                                 f"{describe_range(low, high)}, got {array.tolist()}.")
             examples[endpoint].append(array)
     return examples
 
@@ -279,13 +294,15 @@ def _write_version(model, name, path, extra_card):
     """Write the SavedModel, examples and model card of one version into ``path``."""
     archive = keras.export.ExportArchive()
     archive.track(model)
-    functions, specs = {}, {}
-    for endpoint, (fn, signature) in model.serving_endpoints().items():
-        specs[endpoint] = _checked_specs(endpoint, signature)
-        functions[endpoint] = archive.add_endpoint(
-            endpoint, serving_function(fn, specs[endpoint]), specs[endpoint])
-    if not functions:
+    endpoints = model.serving_endpoints()
+    if not endpoints:
         raise ValueError(f"{type(model).__name__}.serving_endpoints() returned no endpoints.")
+    specs = {endpoint: _checked_specs(endpoint, signature) for endpoint, (_, signature) in endpoints.items()}
+    ranges = input_ranges(model, specs)
+    functions = {}
+    for endpoint, (fn, _) in endpoints.items():
+        functions[endpoint] = archive.add_endpoint(
+            endpoint, serving_function(fn, specs[endpoint], ranges.get(endpoint)), specs[endpoint])
 
     signatures = {}
     for endpoint, function in functions.items():  # trace first: fail before writing
@@ -300,7 +317,7 @@ def _write_version(model, name, path, extra_card):
 
     examples_dir = os.path.join(path, EXAMPLES_DIR)
     os.makedirs(examples_dir)
-    for endpoint, inputs in _example_arrays(model, specs).items():
+    for endpoint, inputs in _example_arrays(model, specs, ranges).items():
         outputs = functions[endpoint](*inputs)
         arrays = {s.name: (x.astype(bytes) if x.dtype == object else x)
                   for s, x in zip(specs[endpoint], inputs)}
@@ -312,6 +329,8 @@ def _write_version(model, name, path, extra_card):
         "config": _json_safe(_config(model)),
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
         "signatures": signatures,
+        "input_ranges": {endpoint: {spec_name: list(bounds) for spec_name, bounds in inputs.items()}
+                         for endpoint, inputs in ranges.items()},
         "serving_default": "serving_default" if "serving_default" in functions else next(iter(functions)),
         "git_commit": _git_commit(),
         "versions": _versions(),

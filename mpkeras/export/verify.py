@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 
+from mpkeras.export._standalone_verify import case_label
+
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_standalone_verify.py")
 
 
@@ -128,12 +130,15 @@ def _serving_table(summary):
     """Lines summarising the TF Serving request and bad-input checks of every path."""
     lines = []
     for path, report in summary["reports"].items():
-        bad = [r for r in report.get("bad_input", []) if not r["ok"]]
+        rows = report.get("bad_input", [])
+        bad = [r for r in rows if not r["ok"]]
+        out_of_range = [r for r in rows if r.get("value") is not None]
         serving = [f"{s}: {p}" for s, r in report.get("serving", {}).items() for p in r.get("problems", [])]
         lines.append(f"{path}: TF Serving requests {'ok' if report.get('serving_ok') else 'FAILED'}, "
-                     f"bad inputs {len(report.get('bad_input', [])) - len(bad)}/{len(report.get('bad_input', []))} ok")
+                     f"bad inputs {len(rows) - len(bad)}/{len(rows)} ok (out-of-range integers: "
+                     f"{sum(r['ok'] for r in out_of_range)}/{len(out_of_range)} ok)")
         lines += [f"  {p}" for p in serving]
-        lines += [f"  {r['signature']} [{r['case']} {r['input'] or ''}]: {r['outcome'][:200]}" for r in bad]
+        lines += [f"  {r['signature']} [{case_label(r)}]: {r['outcome'][:200]}" for r in bad]
     return lines
 
 

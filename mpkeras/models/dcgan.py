@@ -362,6 +362,10 @@ class CGAN(DCGAN):
         return {"serving_default": sample, "sample": sample, "generate": (self.generate, [z, labels]),
                 "discriminate": (self.discriminate, [x, labels])}
 
+    def serving_ranges(self):
+        """Every endpoint takes class ids in [0, num_classes)."""
+        return {endpoint: {"labels": (0, self.num_classes - 1)} for endpoint in self.serving_endpoints()}
+
     def serving_examples(self):
         """Valid labels (the generated uniform(0, 1) ints would all be 0) with images in [0, 1]."""
         import numpy as np  # pylint: disable=g-import-not-at-top

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mpkeras.export.ranges import input_ranges
 from mpkeras.export.savedmodel import serving_function
 from mpkeras.models.common import unsupported_flags
 from mpkeras.models.gan import TwoOptimizers
@@ -159,8 +160,11 @@ def check_mixed_precision(name, steps=3):
                 assert g is not None, f"{name}: {v.path} gets no gradient under mixed_float16"
                 g = tf.convert_to_tensor(g)
                 assert np.all(np.isfinite(g.numpy())), f"{name}: {v.path} has a non-finite gradient under mixed_float16"
-        for endpoint, (fn, specs) in model.serving_endpoints().items():
-            function = tf.function(serving_function(fn, specs), input_signature=list(specs), autograph=False)
+        endpoints = model.serving_endpoints()
+        ranges = input_ranges(model, {endpoint: list(specs) for endpoint, (_, specs) in endpoints.items()})
+        for endpoint, (fn, specs) in endpoints.items():
+            function = tf.function(serving_function(fn, specs, ranges.get(endpoint)), input_signature=list(specs),
+                                   autograph=False)
             outputs = function.get_concrete_function().structured_outputs
             for spec in specs:
                 assert spec.dtype != tf.float16, f"{name}: endpoint {endpoint!r} input {spec.name} is float16"

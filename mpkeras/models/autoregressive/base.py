@@ -210,6 +210,14 @@ class AutoregressiveImageModel(keras.Model):
                 "sample": (self.sample, [tf.TensorSpec((), tf.int32, name="num_samples"), seed]),
                 "complete": (self.complete, [images, num_known, seed])}
 
+    def serving_ranges(self):
+        """Integer inputs beyond the exporter's rule: ``num_known`` in [0, pixels] (0 samples every pixel), class ids."""
+        ranges = {"complete": {"num_known": (0, self.num_inputs)}}
+        if self.num_classes:
+            for endpoint in self.serving_endpoints():
+                ranges.setdefault(endpoint, {})["labels"] = (0, self.num_classes - 1)
+        return ranges
+
     def serving_examples(self):
         """Valid examples (binary or on the K levels) for every endpoint; the generated ones would not be."""
         rng = np.random.default_rng(0)

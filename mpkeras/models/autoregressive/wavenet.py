@@ -479,6 +479,11 @@ class WaveNet(keras.Model):
                 "sample": (self.sample, [tf.TensorSpec((), tf.int32, name="num_samples"), length, seed]),
                 "generate": (self.generate, [prompt, length, temperature, seed])}
 
+    def serving_ranges(self):
+        """Class ids in [0, num_classes) for a conditional WaveNet (counts follow the exporter's rule)."""
+        return {endpoint: {"labels": (0, self.num_classes - 1)}
+                for endpoint in self.serving_endpoints()} if self.num_classes else {}
+
     def serving_examples(self):
         """Valid examples: two tones in [-1, 1], short lengths (the generated ones would ask for 0 samples)."""
         t = np.arange(64) / 16000.0

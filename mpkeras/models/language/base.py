@@ -238,6 +238,13 @@ class CharLanguageModel(keras.Model):
                                          tf.TensorSpec((2,), tf.int32, name="seed")]),
         }
 
+    def serving_ranges(self):
+        """Token ids in [0, vocabulary_size); with a context, at most ``max_length - 1`` generated after a prompt."""
+        ranges = {"serving_default": {"tokens": (0, self.vocabulary_size - 1)}}
+        if self.max_length:
+            ranges["generate"] = {"length": (1, self.max_length - 1)}
+        return ranges
+
     def serving_examples(self):
         """Example inputs the exporter stores and ``mpkeras verify`` replays."""
         alphabet = self.vocabulary

@@ -239,6 +239,11 @@ class VRNN(_SequenceInputs, keras.Model):
             "reconstruct": (self.reconstruct, [x]),
         }
 
+    def serving_ranges(self):
+        """Class ids in [0, num_classes) for a conditional model (counts follow the exporter's rule)."""
+        return {endpoint: {"labels": (0, self.num_classes - 1)}
+                for endpoint in self.serving_endpoints()} if self.num_classes else {}
+
     def serving_examples(self):
         """Binary sequences (the generated uniform ones are not valid for ``elbo`` and ``log_prob_bound``)."""
         x = (np.random.default_rng(0).uniform(size=(2, *self.input_shape)) < 0.3).astype(np.float32)
