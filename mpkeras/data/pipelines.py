@@ -7,8 +7,10 @@ touched only by the final evaluation.
 import numpy as np
 import tensorflow as tf
 
+from mpkeras import flags
 from mpkeras.data import Standardizer, augment_segmentation, binarize, check_labels, load, to_float
 from mpkeras.data.loading import _base_name
+from mpkeras.errors import UsageError
 
 AUTOTUNE = tf.data.AUTOTUNE
 TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
@@ -95,7 +97,7 @@ def binarized_data(args):
 def add_binarization_arguments(p):
     p.add_argument("--binarization", choices=("dynamic", "static"), default="dynamic",
                    help="of the train split; val/test are always statically binarized")
-    p.add_argument("--iwae-samples", type=int, default=1000, help="k of the importance-sampled test NLL")
+    p.add_argument("--iwae-samples", type=flags.positive_int, default=1000, help="k of the importance-sampled test NLL")
 
 
 def _images_only(x, y):
@@ -152,7 +154,7 @@ def segmentation_classes(name):
     """Class names of a segmentation dataset (index = label id)."""
     base = _base_name(name)
     if base not in SEGMENTATION:
-        raise ValueError(
+        raise UsageError(
             f"Dataset {name!r} has no segmentation masks mpkeras knows how to read. Segmentation datasets: "
             f"{', '.join(SEGMENTATION)} (mnist_seg is embedded and builds offline)."
         )
@@ -215,10 +217,12 @@ def add_segmentation_arguments(p, flip=False, shift=0.0, rotation=0.0, zoom=0.0)
     import argparse
 
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip, help="random horizontal flips")
-    p.add_argument("--shift", type=float, default=shift, help="random translation, fraction of size; 0: off")
-    p.add_argument("--rotation", type=float, default=rotation, help="random rotation, fraction of 2 pi; 0: off")
-    p.add_argument("--zoom", type=float, default=zoom, help="random zoom, fraction; 0: off")
-    p.add_argument("--image-size", type=int, default=None,
+    p.add_argument("--shift", type=flags.probability, default=shift,
+                   help="random translation, fraction of size; 0: off")
+    p.add_argument("--rotation", type=flags.probability, default=rotation,
+                   help="random rotation, fraction of 2 pi; 0: off")
+    p.add_argument("--zoom", type=flags.probability, default=zoom, help="random zoom, fraction; 0: off")
+    p.add_argument("--image-size", type=flags.positive_int, default=None,
                    help="resize to this square size (default: the dataset's, 128 for oxford_iiit_pet)")
 
 
@@ -316,7 +320,7 @@ def char_windows(ids, context, batch_size, seed=None):
     ids = tf.constant(np.asarray(ids, np.int32))
     length = int(ids.shape[0])
     if length < context + 2:
-        raise ValueError(f"The text has {length} characters; a window needs context + 2 = {context + 2}. "
+        raise UsageError(f"The text has {length} characters; a window needs context + 2 = {context + 2}. "
                          "Use a shorter --context or more text.")
     num_windows = (length - 1) // context
     if seed is None:

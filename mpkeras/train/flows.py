@@ -13,6 +13,7 @@ low-resolution input, several samples and the ground truth.
 import numpy as np
 import tensorflow as tf
 
+from mpkeras import flags
 from mpkeras.data import load
 from mpkeras.data.pipelines import TEST, TRAIN, VAL, card
 from mpkeras.data.transforms import _keys, _map_images, dequantize
@@ -125,7 +126,7 @@ def super_resolution_figure(model, data, args, fig_dir, num_inputs=8, num_sample
 
 
 def add_glow_arguments(p):
-    p.add_argument("--levels", type=int, default=2, help="L scales (28x28 allows at most 2)")
-    p.add_argument("--steps", type=int, default=8, help="K flow steps per level")
-    p.add_argument("--hidden-units", type=int, default=64, help="width of the coupling networks")
+    p.add_argument("--levels", type=flags.positive_int, default=2, help="L scales (28x28 allows at most 2)")
+    p.add_argument("--steps", type=flags.positive_int, default=8, help="K flow steps per level")
+    p.add_argument("--hidden-units", type=flags.positive_int, default=64, help="width of the coupling networks")
     p.add_argument("--preprocessing", choices=("logit", "shift"), default="logit")
