@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from mpkeras import flags
 from mpkeras.data import Standardizer, augment_segmentation, binarize, check_labels, load, to_float
+from mpkeras.data.caching import cache_if_small
 from mpkeras.data.loading import _base_name
 from mpkeras.errors import UsageError
 
@@ -19,6 +20,11 @@ TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
 def _float_pairs(args, split):
     ds = load(args.dataset, split, data_dir=args.data_dir)
     return ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE)
+
+
+def _cached(ds, args, split):
+    """``ds`` (one element per example of ``split``) cached in memory if it fits (:func:`cache_if_small`)."""
+    return cache_if_small(ds, args.dataset, split, args.data_dir)
 
 
 def _to_numpy(ds):
@@ -58,7 +64,7 @@ def classification(args):
     Returns:
         train, val, test datasets and the test set as numpy arrays.
     """
-    splits = [_float_pairs(args, s).cache() for s in (TRAIN, VAL, TEST)]
+    splits = [_cached(_float_pairs(args, s), args, s) for s in (TRAIN, VAL, TEST)]
     test_images, test_labels = _to_numpy(splits[2])
     train, val, test = (_batch(s, args, train=i == 0) for i, s in enumerate(splits))
     return train, val, test, test_images, test_labels
@@ -73,7 +79,7 @@ def train_split(args):
 def train_and_val(args):
     """The whole train split (train + val), shuffled and batched like ``train``: for retraining
     the found number of epochs once early stopping has picked it on val."""
-    return _batch(_float_pairs(args, "train").cache(), args, train=True)
+    return _batch(_cached(_float_pairs(args, "train"), args, "train"), args, train=True)
 
 
 def binarized_data(args):
@@ -125,13 +131,13 @@ def binarized_images(args, mode, with_labels=False):
     out = []
     for i, split in enumerate((TRAIN, VAL, TEST)):
         if mode == "8-bit":
-            ds = _float_pairs(args, split).cache()
+            ds = _cached(_float_pairs(args, split), args, split)
         else:
             split_mode = mode if i == 0 else "static"
             seed = args.seed if i == 0 else 1000 * i  # val/test: fixed, whatever the run's seed
             ds = binarize(_float_pairs(args, split), split_mode, seed=seed)
             if split_mode == "static":
-                ds = ds.cache()
+                ds = _cached(ds, args, split)
         out.append(ds)
     test_images, test_labels = _to_numpy(out[2])
     select = _images_and_labels if with_labels else _images_only
@@ -178,7 +184,7 @@ def _segmentation_pairs(args, split):
         return image, mask[..., 0]  # (H, W, C), (H, W)
 
     ds = ds.map(to_pair, num_parallel_calls=AUTOTUNE)
-    return check_labels(ds, len(classes), dataset=args.dataset).cache()
+    return _cached(check_labels(ds, len(classes), dataset=args.dataset), args, split)
 
 
 def _augmentation(args):
@@ -247,11 +253,11 @@ def segmentation_data(args):
 
 
 def _frame_sequences(args, split, limit=None):
-    """Unbatched uint8 frame sequences (T, H, W, C) of a split (the first ``limit``), cached (1 byte per pixel)."""
+    """Unbatched uint8 frame sequences (T, H, W, C) of a split (the first ``limit``), cached if small (1 byte a pixel)."""
     ds = load(args.dataset, split, data_dir=args.data_dir, as_supervised=False)
     if limit:
         ds = ds.take(int(limit))
-    return ds.map(lambda example: example["frames"], num_parallel_calls=AUTOTUNE).cache()
+    return _cached(ds.map(lambda example: example["frames"], num_parallel_calls=AUTOTUNE), args, split)
 
 
 def next_frame(args, max_test_arrays=64):

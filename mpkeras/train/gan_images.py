@@ -64,12 +64,14 @@ def image_data(args, labels=False):
     import tensorflow as tf
 
     from mpkeras.data import load, to_float
+    from mpkeras.data.caching import cache_if_small
     from mpkeras.data.pipelines import first_numpy
     from mpkeras.train.recipe import Data
 
     def split(name):
         ds = load(args.dataset, name, data_dir=args.data_dir)
-        return ds.map(lambda x, y: (to_float(x), tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE).cache()
+        ds = ds.map(lambda x, y: (to_float(x), tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE)
+        return cache_if_small(ds, args.dataset, name, args.data_dir)
 
     train, test = split("train"), split("test")
     test_images, test_labels = (np.stack(a) for a in zip(*[(x.numpy(), y.numpy()) for x, y in test]))

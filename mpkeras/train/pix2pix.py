@@ -44,13 +44,15 @@ def add_arguments(p):
 def paired_data(args):
     """``Data``: (input, target) float32 batches in [0, 1]; extras hold the test split as arrays."""
     from mpkeras.data import load, to_float
+    from mpkeras.data.caching import cache_if_small
     from mpkeras.data.pipelines import AUTOTUNE, TEST, TRAIN, VAL, card
     from mpkeras.train.recipe import Data
 
     def split(name):
         ds = load(args.dataset, name, data_dir=args.data_dir, as_supervised=False)
-        return ds.map(lambda e: {"input": to_float(e["input"]), "target": to_float(e["target"]), "label": e["label"],
-                                 "box": e["box"]}, num_parallel_calls=AUTOTUNE).cache()
+        ds = ds.map(lambda e: {"input": to_float(e["input"]), "target": to_float(e["target"]), "label": e["label"],
+                               "box": e["box"]}, num_parallel_calls=AUTOTUNE)
+        return cache_if_small(ds, args.dataset, name, args.data_dir)
 
     def pairs(ds):
         return ds.map(lambda e: (e["input"], e["target"]), num_parallel_calls=AUTOTUNE)
