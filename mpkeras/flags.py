@@ -9,10 +9,11 @@ Each callable carries a ``range`` attribute (what it accepts); ``tests/test_flag
 numeric flag without one. :func:`entry_point` runs a recipe and prints the :class:`UserError`s
 (and missing files) it raises the same way, unless ``--debug`` is given.
 
-Example:
-    >>> p = ArgumentParser(prog="mpkeras train vae")
-    >>> p.add_argument("--latent-dim", type=positive_int, default=16)
-    >>> p.parse_args(["--latent-dim", "0"])   # prints the one line and exits with status 2
+Example::
+
+    p = ArgumentParser(prog="mpkeras train vae")
+    p.add_argument("--latent-dim", type=positive_int, default=16)
+    p.parse_args(["--latent-dim", "0"])  # prints the one line and exits with status 2
 """
 
 import argparse

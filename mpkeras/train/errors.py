@@ -6,9 +6,13 @@ from mpkeras.errors import UsageError, UserError
 class UnsupportedFlagError(UsageError):
     """A flag this model or recipe cannot honour, refused with the reason.
 
-    Example:
-        >>> raise UnsupportedFlagError("--jit", "fcn", "XLA has no MaxPoolWithArgmax")
-        mpkeras train fcn: error: --jit is not supported by fcn: XLA has no MaxPoolWithArgmax
+    Raise it anywhere the runner calls (``make_data``, ``make_model``, a recipe hook), e.g. in a recipe::
+
+        if args.jit:
+            raise UnsupportedFlagError("--jit", "fcn", "XLA has no MaxPoolWithArgmax")
+
+    and the run ends with ``mpkeras train fcn: error: --jit is not supported by fcn: XLA has no
+    MaxPoolWithArgmax`` and exit status 2.
     """
 
     def __init__(self, flag, model, reason):

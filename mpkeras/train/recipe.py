@@ -276,13 +276,13 @@ def run(recipe: Recipe, args) -> dict:
     if resumed_at:
         print(f"resuming from the backup after epoch {resumed_at} in {os.path.dirname(metadata)}")
     callbacks = [
+        # First, so that a train split of unknown length that yields no batch stops the run before a backup is written.
+        *([checks.RequireTrainingSteps(data.card, args.batch_size)] if int(data.train.cardinality()) < 0 else []),
         AtomicBackupAndRestore(os.path.join(run_dir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), profile_batch=0),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=bool(resumed_at)),
         RaiseOnNonFinite(),
     ]
-    if int(data.train.cardinality()) < 0:  # of unknown length: check that the first epoch trained something
-        callbacks.append(checks.RequireTrainingSteps(data.card, args.batch_size))
     if recipe.callbacks and chief:
         callbacks += recipe.callbacks(args, data, run_dir)
     if args.patience:
