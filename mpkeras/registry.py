@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 
+from mpkeras.errors import UserError
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
@@ -39,7 +41,7 @@ class ModelEntry:
 _MODELS: dict[str, ModelEntry] = {}
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UserError, KeyError):
     """Raised for a model name that is not registered."""
 
     def __str__(self):  # KeyError quotes its message; show it plainly.

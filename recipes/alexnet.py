@@ -5,15 +5,17 @@
 
 import argparse
 
+from mpkeras import flags
 from mpkeras.models import AlexNet
 from mpkeras.train.classification import image_classifier_recipe
 
 
 def add_arguments(p):
     p.add_argument("--stem", choices=("small", "imagenet"), default="small")
-    p.add_argument("--width", type=float, default=0.5, help="channel multiplier (1.0: 96, 256, 384, 384, 256)")
-    p.add_argument("--fc-units", type=int, default=512)
-    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--width", type=flags.positive_float, default=0.5,
+                   help="channel multiplier (1.0: 96, 256, 384, 384, 256)")
+    p.add_argument("--fc-units", type=flags.positive_int, default=512)
+    p.add_argument("--dropout", type=flags.rate, default=0.5)
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True,
                    help="batch norm instead of the paper's local response normalization")
 

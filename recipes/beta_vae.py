@@ -3,19 +3,20 @@
     python recipes/beta_vae.py [--beta 4] [--constraint kl --kl-threshold 15] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.data import pipelines
 from mpkeras.metrics import dataset_elbo, iwae_nll
 from mpkeras.models import BetaVAE
-from mpkeras.train import Recipe, int_tuple
+from mpkeras.train import Recipe
 from mpkeras.train import figures as figs
 
 
 def add_arguments(p):
-    p.add_argument("--latent-dim", type=int, default=10)
-    p.add_argument("--hidden-units", type=int_tuple, default=(512, 256))
-    p.add_argument("--beta", type=float, default=4.0)
+    p.add_argument("--latent-dim", type=flags.positive_int, default=10)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(512, 256))
+    p.add_argument("--beta", type=flags.nonnegative_float, default=4.0)
     p.add_argument("--constraint", choices=("kl",), default=None, help="constrained form: KL <= --kl-threshold")
-    p.add_argument("--kl-threshold", type=float, default=15.0, help="delta, nats per example")
+    p.add_argument("--kl-threshold", type=flags.nonnegative_float, default=15.0, help="delta, nats per example")
     pipelines.add_binarization_arguments(p)
 
 

@@ -6,15 +6,17 @@ Reports test bits per character (every test character but the first, predicted
 from the characters before it within windows of --context) and three samples.
 """
 
+from mpkeras import flags
 from mpkeras.models import CharLSTM
 from mpkeras.train.language import language_model_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--embedding-dim", type=int, default=64)
-    p.add_argument("--units", type=int, default=412, help="412: 835,227 parameters, the Transformer's budget")
-    p.add_argument("--num-layers", type=int, default=1)
-    p.add_argument("--dropout", type=float, default=0.3, help="0.3: test 1.529 bits/char vs 1.561 with 0.1")
+    p.add_argument("--embedding-dim", type=flags.positive_int, default=64)
+    p.add_argument("--units", type=flags.positive_int, default=412,
+                   help="412: 835,227 parameters, the Transformer's budget")
+    p.add_argument("--num-layers", type=flags.positive_int, default=1)
+    p.add_argument("--dropout", type=flags.rate, default=0.3, help="0.3: test 1.529 bits/char vs 1.561 with 0.1")
 
 
 def build(args, vocabulary):

@@ -21,19 +21,23 @@ targets' entropy (> 0 at anti-aliased digit edges); compare numbers with each ot
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.data import pipelines
 from mpkeras.models import ConvLSTMPredictor
-from mpkeras.train.recipe import Recipe, int_tuple
+from mpkeras.train.recipe import Recipe
 
 
 def add_arguments(p):
-    p.add_argument("--filters", type=int_tuple, default=(32,), help="channels of each ConvLSTM layer")
-    p.add_argument("--kernel-size", type=int, default=3)
-    p.add_argument("--patch-size", type=int, default=4, help="side of the pixel patch one ConvLSTM cell stands for")
-    p.add_argument("--patch-filters", type=int, default=16)
-    p.add_argument("--train-sequences", type=int, default=None, help="use only the first N train sequences")
-    p.add_argument("--context", type=int, default=10, help="true frames before the closed-loop rollout")
-    p.add_argument("--baseline-eps", type=float, default=0.01, help="clip of the copy-last-frame probabilities")
+    p.add_argument("--filters", type=flags.int_tuple, default=(32,), help="channels of each ConvLSTM layer")
+    p.add_argument("--kernel-size", type=flags.positive_int, default=3)
+    p.add_argument("--patch-size", type=flags.positive_int, default=4,
+                   help="side of the pixel patch one ConvLSTM cell stands for")
+    p.add_argument("--patch-filters", type=flags.positive_int, default=16)
+    p.add_argument("--train-sequences", type=flags.positive_int, default=None,
+                   help="use only the first N train sequences")
+    p.add_argument("--context", type=flags.positive_int, default=10, help="true frames before the closed-loop rollout")
+    p.add_argument("--baseline-eps", type=flags.float_range(0, 0.5, low_open=True, high_open=True), default=0.01,
+                   help="clip of the copy-last-frame probabilities")
 
 
 def make_model(args, data):

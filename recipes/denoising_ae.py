@@ -5,6 +5,7 @@
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.models import DenoisingAutoencoder
 from mpkeras.train import autoencoders as ae
 from mpkeras.train import figures as figs
@@ -15,7 +16,8 @@ TEST_SEED = np.array([2008, 7], np.int32)  # fixed test corruption, whatever the
 def add_arguments(p):
     ae.add_image_arguments(p, code_dim=1000, hidden_units=(0,))
     p.add_argument("--corruption", choices=("gaussian", "salt_and_pepper"), default="gaussian")
-    p.add_argument("--noise-level", type=float, default=0.5, help="Gaussian stddev or salt-and-pepper fraction")
+    p.add_argument("--noise-level", type=flags.nonnegative_float, default=0.5,
+                   help="Gaussian stddev or salt-and-pepper fraction")
 
 
 def make_model(args, data):

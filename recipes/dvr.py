@@ -14,16 +14,17 @@ import os
 
 import numpy as np
 
-from mpkeras.train.recipe import Recipe, int_tuple
+from mpkeras import flags
+from mpkeras.train.recipe import Recipe
 
 
 def add_arguments(p):
-    p.add_argument("--steps-per-epoch", type=int, default=100)
-    p.add_argument("--hidden-units", type=int_tuple, default=(128, 128, 128, 128))
-    p.add_argument("--num-frequencies", type=int, default=4)
-    p.add_argument("--num-steps", type=int, default=64, help="evaluations per ray of the march")
-    p.add_argument("--secant-steps", type=int, default=8)
-    p.add_argument("--mesh-resolution", type=int, default=96)
+    p.add_argument("--steps-per-epoch", type=flags.positive_int, default=100)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(128, 128, 128, 128))
+    p.add_argument("--num-frequencies", type=flags.nonnegative_int, default=4)
+    p.add_argument("--num-steps", type=flags.int_range(2), default=64, help="evaluations per ray of the march")
+    p.add_argument("--secant-steps", type=flags.nonnegative_int, default=8)
+    p.add_argument("--mesh-resolution", type=flags.int_range(2), default=96)
 
 
 def make_data(args):

@@ -4,14 +4,15 @@
                                      [--binarization dynamic|static] [--epochs 20] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.models import GatedPixelCNN
 from mpkeras.train.autoregressive import add_level_arguments, binary_autoregressive_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--filters", type=int, default=32, help="p: features of each stack")
-    p.add_argument("--num-layers", type=int, default=8, help="gated layers, the mask-A layer included")
-    p.add_argument("--first-kernel", type=int, default=7)
+    p.add_argument("--filters", type=flags.positive_int, default=32, help="p: features of each stack")
+    p.add_argument("--num-layers", type=flags.positive_int, default=8, help="gated layers, the mask-A layer included")
+    p.add_argument("--first-kernel", type=flags.positive_int, default=7)
     add_level_arguments(p, conditional=True)
 
 

@@ -8,16 +8,17 @@ evaluation and the export use the main head only.
 
 import argparse
 
+from mpkeras import flags
 from mpkeras.models import GoogLeNet
 from mpkeras.train.classification import image_classifier_recipe
 
 
 def add_arguments(p):
     p.add_argument("--stem", choices=("small", "imagenet"), default="small")
-    p.add_argument("--width", type=float, default=0.25, help="channel multiplier of the paper's Table 1")
+    p.add_argument("--width", type=flags.positive_float, default=0.25, help="channel multiplier of the paper's Table 1")
     p.add_argument("--aux", action=argparse.BooleanOptionalAction, default=True, help="auxiliary classifiers")
-    p.add_argument("--aux-weight", type=float, default=0.3)
-    p.add_argument("--dropout", type=float, default=0.4)
+    p.add_argument("--aux-weight", type=flags.nonnegative_float, default=0.3)
+    p.add_argument("--dropout", type=flags.rate, default=0.4)
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True)
 
 

@@ -13,28 +13,30 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from mpkeras.train.recipe import Data, Recipe, int_tuple
+from mpkeras import flags
+from mpkeras.errors import UsageError
+from mpkeras.train.recipe import Data, Recipe
 
 
 def add_arguments(p):
     from mpkeras.data.shapes import SHAPES
 
     p.add_argument("--shape", default="torus", choices=SHAPES)
-    p.add_argument("--num-points", type=int, default=16384, help="size of the point cloud")
-    p.add_argument("--noise", type=float, default=0.0, help="std of Gaussian noise on the points")
+    p.add_argument("--num-points", type=flags.positive_int, default=16384, help="size of the point cloud")
+    p.add_argument("--noise", type=flags.nonnegative_float, default=0.0, help="std of Gaussian noise on the points")
     p.add_argument("--normals", action="store_true", help="also fit the normals (IGR's normal term)")
-    p.add_argument("--steps-per-epoch", type=int, default=50)
-    p.add_argument("--hidden-units", type=int_tuple, default=(128, 128, 128, 128))
-    p.add_argument("--eikonal-weight", type=float, default=0.1)
-    p.add_argument("--local-sigma", type=float, default=0.05)
-    p.add_argument("--mesh-resolution", type=int, default=96)
+    p.add_argument("--steps-per-epoch", type=flags.positive_int, default=50)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(128, 128, 128, 128))
+    p.add_argument("--eikonal-weight", type=flags.nonnegative_float, default=0.1)
+    p.add_argument("--local-sigma", type=flags.positive_float, default=0.05)
+    p.add_argument("--mesh-resolution", type=flags.int_range(2), default=96)
 
 
 def make_data(args):
     from mpkeras.data import shapes
 
     if args.dataset != "shapes":
-        raise ValueError(f"The igr_sdf recipe fits point clouds of mpkeras.data.shapes; --dataset {args.dataset!r} "
+        raise UsageError(f"The igr_sdf recipe fits point clouds of mpkeras.data.shapes; --dataset {args.dataset!r} "
                          "is not offered. Use --dataset shapes and pick the shape with --shape.")
     n = 2048 if args.smoke else args.num_points
     points, normals = shapes.point_cloud(args.shape, n, seed=args.seed, noise=args.noise)

@@ -10,19 +10,22 @@ Reports the test vertex error (mm) and the skinning-weight error against the fil
 import numpy as np
 import tensorflow as tf
 
+from mpkeras import flags
+from mpkeras.errors import UsageError
 from mpkeras.train.recipe import Data, Recipe
 
 
 def add_arguments(p):
-    p.add_argument("--model-path", default=None, help="SMPL/MANO-format .npz (default: the generated body)")
-    p.add_argument("--num-train", type=int, default=2048)
+    p.add_argument("--model-path", type=flags.existing_file, default=None,
+                   help="SMPL/MANO-format .npz (default: the generated body)")
+    p.add_argument("--num-train", type=flags.positive_int, default=2048)
 
 
 def make_data(args):
     from mpkeras.models.body import SMPL, sample_bodies
 
     if args.dataset != "generated_body":
-        raise ValueError(f"The lbs recipe learns from posed examples of its model file; --dataset {args.dataset!r} "
+        raise UsageError(f"The lbs recipe learns from posed examples of its model file; --dataset {args.dataset!r} "
                          "is not offered. Use --dataset generated_body and --model-path for another SMPL/MANO file.")
     body = SMPL(model_path=args.model_path, hidden_units=(4,))
     n_train, n_eval = (64, 32) if args.smoke else (args.num_train, 256)

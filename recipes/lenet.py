@@ -5,17 +5,17 @@
 
 import argparse
 
+from mpkeras import flags
 from mpkeras.models import LeNet
-from mpkeras.train import int_tuple
 from mpkeras.train.classification import image_classifier_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--filters", type=int_tuple, default=(6, 16), help="channels of C1, C3")
-    p.add_argument("--units", type=int_tuple, default=(120, 84), help="widths of C5, F6")
+    p.add_argument("--filters", type=flags.int_tuple, default=(6, 16), help="channels of C1, C3")
+    p.add_argument("--units", type=flags.int_tuple, default=(120, 84), help="widths of C5, F6")
     p.add_argument("--activation", choices=("tanh", "relu"), default="relu")
     p.add_argument("--pooling", choices=("average", "max"), default="max")
-    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--dropout", type=flags.rate, default=0.1)
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True)
 
 

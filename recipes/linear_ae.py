@@ -5,12 +5,13 @@
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.models import LinearAutoencoder
 from mpkeras.train import autoencoders as ae
 
 
 def add_arguments(p):
-    p.add_argument("--code-dim", type=int, default=16)
+    p.add_argument("--code-dim", type=flags.positive_int, default=16)
 
 
 def make_model(args, data):

@@ -4,13 +4,14 @@ per digit (comparable with the VRNN's bound), and export.
     python recipes/lstm_density.py [--units 256] [--num-layers 1] [--epochs N] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.models import LSTMDensity
 from mpkeras.train.vrnn import evaluate_lstm, vrnn_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--units", type=int, default=256)
-    p.add_argument("--num-layers", type=int, default=1)
+    p.add_argument("--units", type=flags.positive_int, default=256)
+    p.add_argument("--num-layers", type=flags.positive_int, default=1)
 
 
 def make_model(args, data):

@@ -4,15 +4,16 @@
                            [--conditional] [--binarization dynamic|static] [--epochs 200] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.models import MADE
-from mpkeras.train import int_tuple
 from mpkeras.train.autoregressive import binary_autoregressive_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--hidden-units", type=int_tuple, default=(500,))
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(500,))
     p.add_argument("--ordering", choices=("natural", "random"), default="natural")
-    p.add_argument("--num-masks", type=int, default=1, help="K mask sets drawn per step (connectivity resampling)")
+    p.add_argument("--num-masks", type=flags.positive_int, default=1,
+                   help="K mask sets drawn per step (connectivity resampling)")
     p.add_argument("--conditional", action="store_true", help="condition on the digit class (10 classes)")
 
 

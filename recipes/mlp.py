@@ -5,18 +5,21 @@
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.layers import ACTIVATIONS
 from mpkeras.models import MLP
-from mpkeras.train import Recipe, classification, int_tuple
+from mpkeras.train import Recipe, classification
 
 
 def add_arguments(p):
     p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
-    p.add_argument("--hidden-units", type=int_tuple, default=(1024, 1024))
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--weight-decay", type=float, default=1e-5, help="L2 (MAP) coefficient")
-    p.add_argument("--shift", type=float, default=0.1, help="random-translation augmentation, fraction of size")
-    p.add_argument("--rotation", type=float, default=0.03, help="random-rotation augmentation, fraction of 2 pi")
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(1024, 1024))
+    p.add_argument("--dropout", type=flags.rate, default=0.3)
+    p.add_argument("--weight-decay", type=flags.nonnegative_float, default=1e-5, help="L2 (MAP) coefficient")
+    p.add_argument("--shift", type=flags.probability, default=0.1,
+                   help="random-translation augmentation, fraction of size")
+    p.add_argument("--rotation", type=flags.probability, default=0.03,
+                   help="random-rotation augmentation, fraction of 2 pi")
 
 
 def make_model(args, data):

@@ -3,12 +3,13 @@
     python recipes/nade.py [--hidden-units 500] [--binarization dynamic|static] [--epochs 50] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.models import NADE
 from mpkeras.train.autoregressive import binary_autoregressive_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--hidden-units", type=int, default=500)
+    p.add_argument("--hidden-units", type=flags.positive_int, default=500)
 
 
 def make_model(args, data):

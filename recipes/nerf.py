@@ -12,17 +12,18 @@ import os
 
 import numpy as np
 
-from mpkeras.train.recipe import Recipe, int_tuple
+from mpkeras import flags
+from mpkeras.train.recipe import Recipe
 
 
 def add_arguments(p):
-    p.add_argument("--steps-per-epoch", type=int, default=100)
-    p.add_argument("--hidden-units", type=int_tuple, default=(128, 128, 128))
-    p.add_argument("--colour-units", type=int, default=64)
-    p.add_argument("--position-frequencies", type=int, default=8)
-    p.add_argument("--direction-frequencies", type=int, default=4)
-    p.add_argument("--num-coarse", type=int, default=32)
-    p.add_argument("--num-fine", type=int, default=32)
+    p.add_argument("--steps-per-epoch", type=flags.positive_int, default=100)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(128, 128, 128))
+    p.add_argument("--colour-units", type=flags.positive_int, default=64)
+    p.add_argument("--position-frequencies", type=flags.nonnegative_int, default=8)
+    p.add_argument("--direction-frequencies", type=flags.nonnegative_int, default=4)
+    p.add_argument("--num-coarse", type=flags.positive_int, default=32)
+    p.add_argument("--num-fine", type=flags.nonnegative_int, default=32)
 
 
 def make_data(args):

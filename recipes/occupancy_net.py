@@ -16,17 +16,24 @@ import os
 
 import numpy as np
 
+from mpkeras import flags
+from mpkeras.errors import UsageError
 from mpkeras.train.recipe import Data, Recipe
 
 
 def add_arguments(p):
-    p.add_argument("--units", type=int, default=64, help="width of encoder, decoder and code")
-    p.add_argument("--blocks", type=int, default=5, help="residual blocks of the encoder and of the decoder")
-    p.add_argument("--cloud-points", type=int, default=300, help="cloud points per shape given to the encoder")
-    p.add_argument("--query-points", type=int, default=512, help="labelled query points per shape and step")
-    p.add_argument("--cloud-noise", type=float, default=0.005, help="std of the noise on training clouds")
-    p.add_argument("--num-meshes", type=int, default=8, help="test shapes to mesh (Chamfer distance, PLY/OBJ)")
-    p.add_argument("--mesh-resolution", type=int, default=64)
+    p.add_argument("--units", type=flags.positive_int, default=64, help="width of encoder, decoder and code")
+    p.add_argument("--blocks", type=flags.positive_int, default=5,
+                   help="residual blocks of the encoder and of the decoder")
+    p.add_argument("--cloud-points", type=flags.positive_int, default=300,
+                   help="cloud points per shape given to the encoder")
+    p.add_argument("--query-points", type=flags.positive_int, default=512,
+                   help="labelled query points per shape and step")
+    p.add_argument("--cloud-noise", type=flags.nonnegative_float, default=0.005,
+                   help="std of the noise on training clouds")
+    p.add_argument("--num-meshes", type=flags.nonnegative_int, default=8,
+                   help="test shapes to mesh (Chamfer distance, PLY/OBJ)")
+    p.add_argument("--mesh-resolution", type=flags.int_range(2), default=64)
 
 
 def make_data(args):
@@ -37,7 +44,7 @@ def make_data(args):
     from mpkeras.train.occupancy import occupancy_dataset
 
     if args.dataset.split("/")[0] != "shapes3d":
-        raise ValueError(f"The occupancy_net recipe trains on the embedded shapes3d (point clouds with inside/outside "
+        raise UsageError(f"The occupancy_net recipe trains on the embedded shapes3d (point clouds with inside/outside "
                          f"labels); --dataset {args.dataset!r} is not offered. Use shapes3d or shapes3d/small.")
     train = occupancy_dataset(args.batch_size, args.cloud_points, args.query_points, args.cloud_noise,
                               seed=args.seed, data_dir=args.data_dir, name=args.dataset)

@@ -17,6 +17,7 @@ exactly on the perceptron's line have score 0 and get class 0.)
 import keras
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.data import pipelines
 from mpkeras.models import MLP, Perceptron
 from mpkeras.train import Data, Recipe
@@ -27,9 +28,11 @@ XOR_Y = np.array([0, 1, 1, 0], np.int64)
 
 
 def add_arguments(p):
-    p.add_argument("--xor-passes", type=int, default=100, help="passes of the perceptron's rule over the XOR points")
-    p.add_argument("--xor-hidden-units", type=int, default=8, help="hidden tanh units of the XOR MLP")
-    p.add_argument("--xor-steps", type=int, default=300, help="Adam steps of the XOR MLP (full batch of 4)")
+    p.add_argument("--xor-passes", type=flags.positive_int, default=100,
+                   help="passes of the perceptron's rule over the XOR points")
+    p.add_argument("--xor-hidden-units", type=flags.positive_int, default=8, help="hidden tanh units of the XOR MLP")
+    p.add_argument("--xor-steps", type=flags.positive_int, default=300,
+                   help="Adam steps of the XOR MLP (full batch of 4)")
 
 
 def make_data(args):

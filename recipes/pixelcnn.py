@@ -4,14 +4,15 @@
                                [--binarization dynamic|static] [--epochs 30] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.models import PixelCNN
 from mpkeras.train.autoregressive import add_level_arguments, binary_autoregressive_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--filters", type=int, default=32, help="h: residual blocks carry 2h channels")
-    p.add_argument("--num-blocks", type=int, default=8)
-    p.add_argument("--first-kernel", type=int, default=7, help="the mask-A kernel size")
+    p.add_argument("--filters", type=flags.positive_int, default=32, help="h: residual blocks carry 2h channels")
+    p.add_argument("--num-blocks", type=flags.positive_int, default=8)
+    p.add_argument("--first-kernel", type=flags.positive_int, default=7, help="the mask-A kernel size")
     add_level_arguments(p, conditional=False)
 
 

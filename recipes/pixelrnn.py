@@ -4,16 +4,20 @@
                                [--output-units 64] [--binarization dynamic|static] [--epochs 30] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.models import PixelRNN
 from mpkeras.train.autoregressive import binary_autoregressive_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--hidden-units", type=int, default=32, help="h, the Row LSTM state size (residual stream: 2h)")
-    p.add_argument("--num-layers", type=int, default=2, help="Row LSTM layers")
-    p.add_argument("--input-kernel-size", type=int, default=7, help="n of the first n x n convolution (mask A)")
-    p.add_argument("--kernel-size", type=int, default=3, help="k of the Row LSTM's 1 x k convolutions")
-    p.add_argument("--output-units", type=int, default=64, help="channels of the hidden 1 x 1 read-out layer")
+    p.add_argument("--hidden-units", type=flags.positive_int, default=32,
+                   help="h, the Row LSTM state size (residual stream: 2h)")
+    p.add_argument("--num-layers", type=flags.positive_int, default=2, help="Row LSTM layers")
+    p.add_argument("--input-kernel-size", type=flags.positive_int, default=7,
+                   help="n of the first n x n convolution (mask A)")
+    p.add_argument("--kernel-size", type=flags.positive_int, default=3, help="k of the Row LSTM's 1 x k convolutions")
+    p.add_argument("--output-units", type=flags.positive_int, default=64,
+                   help="channels of the hidden 1 x 1 read-out layer")
 
 
 def make_model(args, data):

@@ -5,12 +5,14 @@
 Reports the test patch MSE of D z* (ISTA) and of D F(x) (one feed-forward pass), and ||F(x) - z*||^2 / ||z*||^2.
 """
 
+from mpkeras import flags
 from mpkeras.models import PSD
 from mpkeras.train import autoencoders as ae
 
 
 def add_arguments(p):
-    p.add_argument("--prediction-weight", type=float, default=1.0, help="alpha, the weight of ||z - F(x)||^2")
+    p.add_argument("--prediction-weight", type=flags.nonnegative_float, default=1.0,
+                   help="alpha, the weight of ||z - F(x)||^2")
 
 
 def make_model(args, data):

@@ -7,15 +7,16 @@
 import argparse
 import os
 
+from mpkeras import flags
 from mpkeras.models import RealNVP
 from mpkeras.train import Recipe
 from mpkeras.train import density2d
 
 
 def add_arguments(p):
-    p.add_argument("--num-couplings", type=int, default=8)
-    p.add_argument("--hidden-units", type=int, default=128)
-    p.add_argument("--num-hidden", type=int, default=2)
+    p.add_argument("--num-couplings", type=flags.positive_int, default=8)
+    p.add_argument("--hidden-units", type=flags.positive_int, default=128)
+    p.add_argument("--num-hidden", type=flags.nonnegative_int, default=2)
     p.add_argument("--actnorm", action=argparse.BooleanOptionalAction, default=True)
 
 

@@ -3,13 +3,14 @@
     python recipes/resnet34.py [--width 16] [--stem small|imagenet] [--epochs 30] [--smoke]
 """
 
+from mpkeras import flags
 from mpkeras.models import ResNet34
 from mpkeras.train.classification import image_classifier_recipe
 
 
 def add_arguments(p):
     p.add_argument("--stem", choices=("small", "imagenet"), default="small")
-    p.add_argument("--width", type=int, default=16, help="channels of stage 1 (paper: 64)")
+    p.add_argument("--width", type=flags.positive_int, default=16, help="channels of stage 1 (paper: 64)")
 
 
 def build(args, common):

@@ -9,18 +9,21 @@ component, root 0.2). The metric is the mean per-joint error (mm) after N fittin
 import numpy as np
 import tensorflow as tf
 
-from mpkeras.train import Recipe, int_tuple
+from mpkeras import flags
+from mpkeras.errors import UsageError
+from mpkeras.train import Recipe
 from mpkeras.train.recipe import Data
 
 PLAIN_GD_RATES = (0.5, 0.75, 1.0, 1.25, 1.5)  # plain GD is reported at its best step size on the test set
 
 
 def add_arguments(p):
-    p.add_argument("--model-path", default=None, help="SMPL/MANO-format .npz (default: the generated body)")
-    p.add_argument("--fit-steps", type=int, default=20)
-    p.add_argument("--fit-learning-rate", type=float, default=1.0)
-    p.add_argument("--hidden-units", type=int_tuple, default=(128, 128))
-    p.add_argument("--num-train", type=int, default=4096)
+    p.add_argument("--model-path", type=flags.existing_file, default=None,
+                   help="SMPL/MANO-format .npz (default: the generated body)")
+    p.add_argument("--fit-steps", type=flags.positive_int, default=20)
+    p.add_argument("--fit-learning-rate", type=flags.positive_float, default=1.0)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(128, 128))
+    p.add_argument("--num-train", type=flags.positive_int, default=4096)
 
 
 def _model(args):
@@ -34,7 +37,7 @@ def make_data(args):
     from mpkeras.models.body import sample_bodies
 
     if args.dataset != "generated_body":
-        raise ValueError(f"The smpl recipe fits generated bodies of its model file; --dataset {args.dataset!r} is "
+        raise UsageError(f"The smpl recipe fits generated bodies of its model file; --dataset {args.dataset!r} is "
                          "not offered. Use --dataset generated_body and --model-path for another SMPL/MANO file.")
     body = _model(args)
     n_train, n_eval = (64, 32) if args.smoke else (args.num_train, 512)

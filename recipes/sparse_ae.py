@@ -5,6 +5,7 @@
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.models import SparseAutoencoder
 from mpkeras.train import autoencoders as ae
 from mpkeras.train import figures as figs
@@ -15,8 +16,8 @@ ACTIVE = 0.1  # a code unit counts as active when z_j > 0.1
 def add_arguments(p):
     ae.add_image_arguments(p, code_dim=256, hidden_units=(0,))
     p.add_argument("--penalty", choices=("kl", "l1"), default="kl")
-    p.add_argument("--sparsity-weight", type=float, default=3.0)
-    p.add_argument("--sparsity-target", type=float, default=0.05)
+    p.add_argument("--sparsity-weight", type=flags.nonnegative_float, default=3.0)
+    p.add_argument("--sparsity-target", type=flags.float_range(0, 1, low_open=True, high_open=True), default=0.05)
 
 
 def make_model(args, data):

@@ -10,29 +10,22 @@ a test snippet.
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.layers.attention import PATTERNS, attention_pattern
 from mpkeras.models import TransformerLM
 from mpkeras.train.language import language_model_recipe
 
 
-def patterns(text):
-    names = tuple(text.split(","))
-    for name in names:
-        if name not in PATTERNS:
-            raise ValueError(f"unknown attention pattern {name!r}; choose from {', '.join(PATTERNS)}")
-    return names
-
-
 def add_arguments(p):
-    p.add_argument("--width", type=int, default=128)
-    p.add_argument("--num-layers", type=int, default=4)
-    p.add_argument("--num-heads", type=int, default=4)
+    p.add_argument("--width", type=flags.positive_int, default=128)
+    p.add_argument("--num-layers", type=flags.positive_int, default=4)
+    p.add_argument("--num-heads", type=flags.positive_int, default=4)
     p.add_argument("--positions", choices=("learned", "sinusoidal"), default="learned")
-    p.add_argument("--attention", type=patterns, default=("dense",),
+    p.add_argument("--attention", type=flags.comma_choices(PATTERNS), default=("dense",),
                    help="one pattern for all layers or one per layer, comma-separated")
-    p.add_argument("--stride", type=int, default=None, help="l of the sparse patterns")
-    p.add_argument("--summary", type=int, default=1, help="c of the fixed pattern")
-    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--stride", type=flags.positive_int, default=None, help="l of the sparse patterns")
+    p.add_argument("--summary", type=flags.positive_int, default=1, help="c of the fixed pattern")
+    p.add_argument("--dropout", type=flags.rate, default=0.1)
 
 
 def build(args, vocabulary):

@@ -4,6 +4,7 @@
                                    [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.models import UnrolledGAN
 from mpkeras.models.gan import GENERATOR_LOSSES
 from mpkeras.train import Recipe
@@ -14,10 +15,12 @@ def add_arguments(p):
     gan.add_arguments(p, beta_1=0.5, beta_2=0.999, discriminator_steps=1)
     p.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="minimax",
                    help="the paper unrolls the minimax value function V")
-    p.add_argument("--unroll-steps", type=int, default=5, help="k, discriminator steps the generator looks ahead")
+    p.add_argument("--unroll-steps", type=flags.nonnegative_int, default=5,
+                   help="k, discriminator steps the generator looks ahead")
     p.add_argument("--unroll-optimizer", choices=("sgd", "adam"), default="sgd",
                    help="inner steps: plain gradient steps, or the discriminator optimizer's Adam state continued")
-    p.add_argument("--unroll-learning-rate", type=float, default=1e-3, help="eta of the inner steps with sgd")
+    p.add_argument("--unroll-learning-rate", type=flags.positive_float, default=1e-3,
+                   help="eta of the inner steps with sgd")
 
 
 def make_model(args, data):

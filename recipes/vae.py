@@ -3,16 +3,17 @@
     python recipes/vae.py [--latent-dim 16] [--prior mixture] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.data import pipelines
 from mpkeras.metrics import dataset_elbo, iwae_nll
 from mpkeras.models import VAE
-from mpkeras.train import Recipe, int_tuple
+from mpkeras.train import Recipe
 from mpkeras.train import figures as figs
 
 
 def add_arguments(p):
-    p.add_argument("--latent-dim", type=int, default=16)
-    p.add_argument("--hidden-units", type=int_tuple, default=(512, 256))
+    p.add_argument("--latent-dim", type=flags.positive_int, default=16)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(512, 256))
     p.add_argument("--prior", choices=("normal", "mixture"), default="normal")
     pipelines.add_binarization_arguments(p)
 

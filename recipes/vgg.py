@@ -5,6 +5,7 @@
 
 import argparse
 
+from mpkeras import flags
 from mpkeras.models import VGG
 from mpkeras.models.cnn.vgg import STAGE_CONVS
 from mpkeras.train.classification import image_classifier_recipe
@@ -12,9 +13,9 @@ from mpkeras.train.classification import image_classifier_recipe
 
 def add_arguments(p):
     p.add_argument("--depth", type=int, choices=sorted(STAGE_CONVS), default=11)
-    p.add_argument("--width", type=float, default=0.25, help="channel multiplier (1.0: 64 ... 512)")
-    p.add_argument("--fc-units", type=int, default=256)
-    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--width", type=flags.positive_float, default=0.25, help="channel multiplier (1.0: 64 ... 512)")
+    p.add_argument("--fc-units", type=flags.positive_int, default=256)
+    p.add_argument("--dropout", type=flags.rate, default=0.5)
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True)
 
 

@@ -12,17 +12,19 @@ ones, as waveform/spectrogram PNGs and WAV files. The export has ``log_prob``,
 ``sample`` and ``generate`` (prompt continuation), all sampling in the graph.
 """
 
+from mpkeras import flags
 from mpkeras.models import WaveNet
 from mpkeras.train.wavenet import wavenet_recipe
 
 
 def add_arguments(p):
-    p.add_argument("--residual-channels", type=int, default=32)
-    p.add_argument("--dilation-channels", type=int, default=32)
-    p.add_argument("--skip-channels", type=int, default=64)
-    p.add_argument("--kernel-size", type=int, default=2)
-    p.add_argument("--num-stacks", type=int, default=2)
-    p.add_argument("--layers-per-stack", type=int, default=10, help="dilations 1, 2, ..., 2^(L-1) per stack")
+    p.add_argument("--residual-channels", type=flags.positive_int, default=32)
+    p.add_argument("--dilation-channels", type=flags.positive_int, default=32)
+    p.add_argument("--skip-channels", type=flags.positive_int, default=64)
+    p.add_argument("--kernel-size", type=flags.positive_int, default=2)
+    p.add_argument("--num-stacks", type=flags.positive_int, default=2)
+    p.add_argument("--layers-per-stack", type=flags.positive_int, default=10,
+                   help="dilations 1, 2, ..., 2^(L-1) per stack")
 
 
 def make_model(args, data):

@@ -3,6 +3,7 @@
     python recipes/wgan.py [--clip-value 0.01] [--discriminator-steps 5] [--epochs N] [--seed 0] [--smoke] [--out DIR]
 """
 
+from mpkeras import flags
 from mpkeras.models import WGAN
 from mpkeras.train import Recipe
 from mpkeras.train import gan
@@ -10,7 +11,8 @@ from mpkeras.train import gan
 
 def add_arguments(p):
     gan.add_arguments(p, discriminator_steps=5)
-    p.add_argument("--clip-value", type=float, default=0.01, help="c: critic weights are clipped to [-c, c]")
+    p.add_argument("--clip-value", type=flags.positive_float, default=0.01,
+                   help="c: critic weights are clipped to [-c, c]")
 
 
 def compile_kwargs(args):

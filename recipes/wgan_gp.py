@@ -9,6 +9,7 @@ generator and the train-set floor (mpkeras/train/gan_images.py). On images, flag
 defaults below (IMAGE_DEFAULTS) instead of the ring's.
 """
 
+from mpkeras import flags
 from mpkeras.models import WGANGP
 from mpkeras.train import Recipe
 from mpkeras.train import gan, gan_images
@@ -20,7 +21,7 @@ IMAGE_DEFAULTS = dict(epochs=15, batch_size=64, learning_rate=5e-4, latent_dim=6
 
 def add_arguments(p):
     gan.add_arguments(p, beta_1=0.5, beta_2=0.9, discriminator_steps=5)  # Gulrajani et al. 2017, Algorithm 1
-    p.add_argument("--gradient-penalty-weight", type=float, default=10.0, help="lambda")
+    p.add_argument("--gradient-penalty-weight", type=flags.nonnegative_float, default=10.0, help="lambda")
     gan_images.add_arguments(p, shared=False)
 
 

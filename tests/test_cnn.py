@@ -211,10 +211,14 @@ def test_early_stopping_restores_the_best_epoch_and_retrain_full_uses_its_count(
     assert json.loads((tmp_path / "retrain" / "metrics.json").read_text())["retrain_full_epochs"] == expected
 
 
-def test_retrain_full_needs_data_that_offers_it(tmp_path):
-    with pytest.raises(ValueError, match="retrain-full"):
+def test_retrain_full_needs_data_that_offers_it(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
         cli.load_recipe("vae").main(["--smoke", "--out", str(tmp_path), "--data-dir", str(tmp_path / "tfds"),
                                      "--verbose", "0", "--no-export", "--retrain-full"])
+    assert exit_.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # after TFDS's progress of the first build
+    assert last.startswith("mpkeras train vae: error: --retrain-full is not supported by the vae recipe: it needs a "
+                           "validation split and a train+val dataset")
 
 
 def test_zoo_recipe_smoke_exports_classifier_outputs(tmp_path):

@@ -160,20 +160,19 @@ def test_cli_list_and_errors(capsys, tmp_path):
     assert "Unknown model 'vea'" in err and "vae" in err
 
 
-def test_unknown_strategy_and_dataset_are_rejected(tmp_path, data_dir):
-    with pytest.raises(SystemExit):
-        _smoke("mlp", tmp_path, data_dir, "--strategy", "tpu")
-    from mpkeras.data import UnknownDatasetError
+def test_unknown_strategy_and_dataset_are_rejected(tmp_path, data_dir, capsys):
+    for flag, value, message in (("--strategy", "tpu", "invalid choice: 'tpu'"),
+                                 ("--dataset", "mnist5000", "Unknown dataset 'mnist5000'. Did you mean 'mnist5k'")):
+        with pytest.raises(SystemExit) as exit_:
+            _smoke("mlp", tmp_path, data_dir, flag, value)
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
 
-    with pytest.raises(UnknownDatasetError, match="mnist5k"):
-        _smoke("mlp", tmp_path, data_dir, "--dataset", "mnist5000")
 
-
-def test_nan_in_data_stops_training_with_a_clear_error(tmp_path):
+def test_nan_in_data_stops_training_with_a_clear_error(tmp_path, capsys):
     import tensorflow as tf
 
     from mpkeras.models import MLP
-    from mpkeras.train import Data, Recipe
+    from mpkeras.train import Data, NonFiniteDataError, Recipe
 
     x = np.random.default_rng(0).uniform(size=(32, 4, 4, 1)).astype(np.float32)
     x[5, 1, 1, 0] = np.nan
@@ -186,8 +185,15 @@ def test_nan_in_data_stops_training_with_a_clear_error(tmp_path):
         evaluate=lambda model, data, args: {},
     )
     # NaN inputs need not reach the loss (ReLU maps NaN to 0 on oneDNN), so the pipeline is checked.
-    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or inf in the train data"):
-        recipe.main(["--out", str(tmp_path), "--epochs", "2", "--no-export", "--verbose", "0"])
+    argv = ["--out", str(tmp_path), "--epochs", "2", "--no-export", "--verbose", "0"]
+    with pytest.raises(SystemExit) as exit_:
+        recipe.main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == ("mpkeras train mlp: error: NaN or inf in the train data; clean the dataset or "
+                                       "fix the transform that produced it\n")
+    with pytest.raises(NonFiniteDataError) as err:  # --debug: the error and what TensorFlow raised
+        recipe.main([*argv, "--debug"])
+    assert isinstance(err.value.__cause__, tf.errors.InvalidArgumentError)
 
 
 def test_diverging_loss_stops_training_with_a_clear_error():

@@ -29,6 +29,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from mpkeras import flags
+from mpkeras.errors import UsageError
+
 AUTOTUNE = tf.data.AUTOTUNE
 TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
 
@@ -118,10 +121,10 @@ def assert_waveform_values(x, name="waveform"):
 
 
 def add_audio_arguments(p):
-    p.add_argument("--crop", type=int, default=None,
+    p.add_argument("--crop", type=flags.positive_int, default=None,
                    help="train on random crops of this many samples, redrawn every epoch (default: whole clips)")
-    p.add_argument("--max-train-clips", type=int, default=None, help="use at most this many train clips")
-    p.add_argument("--max-eval-clips", type=int, default=None,
+    p.add_argument("--max-train-clips", type=flags.positive_int, default=None, help="use at most this many train clips")
+    p.add_argument("--max-eval-clips", type=flags.positive_int, default=None,
                    help="score at most this many validation and test clips (default: all)")
     p.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=True,
                    help="condition on the clip's class label (global conditioning)")
@@ -143,7 +146,7 @@ def audio_clips(name, split, data_dir=None, length=None):
 
     base = _base_name(name)
     if base not in AUDIO_SOURCES:
-        raise ValueError(f"{name!r} is not an audio dataset the WaveNet recipe knows; choose one of "
+        raise UsageError(f"{name!r} is not an audio dataset the WaveNet recipe knows; choose one of "
                          f"{', '.join(AUDIO_SOURCES)} (tones16k builds offline).")
     label_path, default_length, _ = AUDIO_SOURCES[base]
     length = length or default_length

@@ -21,6 +21,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from mpkeras.data import embedded  # noqa: F401  (defining the builders registers them)
+from mpkeras.errors import UserError
 
 EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg", "moving_mnist5k", "pydoc_text", "tones16k", "two_moons", "ring8",
             "mnist5k_inpaint", "scenes", "shapes3d")
@@ -34,15 +35,15 @@ DATA_DIR_ENV = "MPKERAS_DATA_DIR"
 _NO_GCS_CONFIG = tfds.download.DownloadConfig(try_download_gcs=False)
 
 
-class UnknownDatasetError(ValueError):
+class UnknownDatasetError(UserError, ValueError):
     """The name is neither an embedded dataset nor a TFDS catalogue name."""
 
 
-class DatasetUnavailableError(RuntimeError):
+class DatasetUnavailableError(UserError, RuntimeError):
     """A catalogue dataset is not prepared and cannot be downloaded (e.g. offline)."""
 
 
-class CorruptDatasetError(RuntimeError):
+class CorruptDatasetError(UserError, RuntimeError):
     """The prepared files of an embedded dataset are unreadable, missing or truncated."""
 
 

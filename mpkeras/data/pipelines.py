@@ -7,8 +7,11 @@ touched only by the final evaluation.
 import numpy as np
 import tensorflow as tf
 
+from mpkeras import flags
 from mpkeras.data import Standardizer, augment_segmentation, binarize, check_labels, load, to_float
+from mpkeras.data.caching import cache_if_small
 from mpkeras.data.loading import _base_name
+from mpkeras.errors import UsageError
 
 AUTOTUNE = tf.data.AUTOTUNE
 TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
@@ -17,6 +20,11 @@ TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
 def _float_pairs(args, split):
     ds = load(args.dataset, split, data_dir=args.data_dir)
     return ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE)
+
+
+def _cached(ds, args, split):
+    """``ds`` (one element per example of ``split``) cached in memory if it fits (:func:`cache_if_small`)."""
+    return cache_if_small(ds, args.dataset, split, args.data_dir)
 
 
 def _to_numpy(ds):
@@ -56,7 +64,7 @@ def classification(args):
     Returns:
         train, val, test datasets and the test set as numpy arrays.
     """
-    splits = [_float_pairs(args, s).cache() for s in (TRAIN, VAL, TEST)]
+    splits = [_cached(_float_pairs(args, s), args, s) for s in (TRAIN, VAL, TEST)]
     test_images, test_labels = _to_numpy(splits[2])
     train, val, test = (_batch(s, args, train=i == 0) for i, s in enumerate(splits))
     return train, val, test, test_images, test_labels
@@ -71,7 +79,7 @@ def train_split(args):
 def train_and_val(args):
     """The whole train split (train + val), shuffled and batched like ``train``: for retraining
     the found number of epochs once early stopping has picked it on val."""
-    return _batch(_float_pairs(args, "train").cache(), args, train=True)
+    return _batch(_cached(_float_pairs(args, "train"), args, "train"), args, train=True)
 
 
 def binarized_data(args):
@@ -95,7 +103,7 @@ def binarized_data(args):
 def add_binarization_arguments(p):
     p.add_argument("--binarization", choices=("dynamic", "static"), default="dynamic",
                    help="of the train split; val/test are always statically binarized")
-    p.add_argument("--iwae-samples", type=int, default=1000, help="k of the importance-sampled test NLL")
+    p.add_argument("--iwae-samples", type=flags.positive_int, default=1000, help="k of the importance-sampled test NLL")
 
 
 def _images_only(x, y):
@@ -123,13 +131,13 @@ def binarized_images(args, mode, with_labels=False):
     out = []
     for i, split in enumerate((TRAIN, VAL, TEST)):
         if mode == "8-bit":
-            ds = _float_pairs(args, split).cache()
+            ds = _cached(_float_pairs(args, split), args, split)
         else:
             split_mode = mode if i == 0 else "static"
             seed = args.seed if i == 0 else 1000 * i  # val/test: fixed, whatever the run's seed
             ds = binarize(_float_pairs(args, split), split_mode, seed=seed)
             if split_mode == "static":
-                ds = ds.cache()
+                ds = _cached(ds, args, split)
         out.append(ds)
     test_images, test_labels = _to_numpy(out[2])
     select = _images_and_labels if with_labels else _images_only
@@ -152,7 +160,7 @@ def segmentation_classes(name):
     """Class names of a segmentation dataset (index = label id)."""
     base = _base_name(name)
     if base not in SEGMENTATION:
-        raise ValueError(
+        raise UsageError(
             f"Dataset {name!r} has no segmentation masks mpkeras knows how to read. Segmentation datasets: "
             f"{', '.join(SEGMENTATION)} (mnist_seg is embedded and builds offline)."
         )
@@ -176,7 +184,7 @@ def _segmentation_pairs(args, split):
         return image, mask[..., 0]  # (H, W, C), (H, W)
 
     ds = ds.map(to_pair, num_parallel_calls=AUTOTUNE)
-    return check_labels(ds, len(classes), dataset=args.dataset).cache()
+    return _cached(check_labels(ds, len(classes), dataset=args.dataset), args, split)
 
 
 def _augmentation(args):
@@ -215,10 +223,12 @@ def add_segmentation_arguments(p, flip=False, shift=0.0, rotation=0.0, zoom=0.0)
     import argparse
 
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip, help="random horizontal flips")
-    p.add_argument("--shift", type=float, default=shift, help="random translation, fraction of size; 0: off")
-    p.add_argument("--rotation", type=float, default=rotation, help="random rotation, fraction of 2 pi; 0: off")
-    p.add_argument("--zoom", type=float, default=zoom, help="random zoom, fraction; 0: off")
-    p.add_argument("--image-size", type=int, default=None,
+    p.add_argument("--shift", type=flags.probability, default=shift,
+                   help="random translation, fraction of size; 0: off")
+    p.add_argument("--rotation", type=flags.probability, default=rotation,
+                   help="random rotation, fraction of 2 pi; 0: off")
+    p.add_argument("--zoom", type=flags.probability, default=zoom, help="random zoom, fraction; 0: off")
+    p.add_argument("--image-size", type=flags.positive_int, default=None,
                    help="resize to this square size (default: the dataset's, 128 for oxford_iiit_pet)")
 
 
@@ -243,11 +253,11 @@ def segmentation_data(args):
 
 
 def _frame_sequences(args, split, limit=None):
-    """Unbatched uint8 frame sequences (T, H, W, C) of a split (the first ``limit``), cached (1 byte per pixel)."""
+    """Unbatched uint8 frame sequences (T, H, W, C) of a split (the first ``limit``), cached if small (1 byte a pixel)."""
     ds = load(args.dataset, split, data_dir=args.data_dir, as_supervised=False)
     if limit:
         ds = ds.take(int(limit))
-    return ds.map(lambda example: example["frames"], num_parallel_calls=AUTOTUNE).cache()
+    return _cached(ds.map(lambda example: example["frames"], num_parallel_calls=AUTOTUNE), args, split)
 
 
 def next_frame(args, max_test_arrays=64):
@@ -316,7 +326,7 @@ def char_windows(ids, context, batch_size, seed=None):
     ids = tf.constant(np.asarray(ids, np.int32))
     length = int(ids.shape[0])
     if length < context + 2:
-        raise ValueError(f"The text has {length} characters; a window needs context + 2 = {context + 2}. "
+        raise UsageError(f"The text has {length} characters; a window needs context + 2 = {context + 2}. "
                          "Use a shorter --context or more text.")
     num_windows = (length - 1) // context
     if seed is None:

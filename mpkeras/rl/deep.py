@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras.atomic import atomic_write
+from mpkeras.errors import UsageError
 
 
 # ----------------------------------------------------------------------------------------------- environments
@@ -22,11 +23,11 @@ def make_env(env_id, **kwargs):
     try:
         return gymnasium.make(env_id, **kwargs)
     except gymnasium.error.Error as e:
-        raise ValueError(f"Unknown or unusable gymnasium environment {env_id!r} ({e}). The deep agents take "
+        raise UsageError(f"Unknown or unusable gymnasium environment {env_id!r} ({e}). The deep agents take "
                          "environments with flat Box observations, e.g. CartPole-v1, Acrobot-v1, Pendulum-v1, "
                          "MountainCarContinuous-v0.") from None
     except TypeError as e:
-        raise ValueError(f"{env_id} does not accept the arguments {kwargs} ({e}).") from None
+        raise UsageError(f"{env_id} does not accept the arguments {kwargs} ({e}).") from None
 
 
 def env_spaces(env_id, **kwargs):
@@ -35,7 +36,7 @@ def env_spaces(env_id, **kwargs):
     obs, act = env.observation_space, env.action_space
     env.close()
     if not isinstance(obs, gymnasium.spaces.Box) or len(obs.shape) != 1:
-        raise ValueError(f"{env_id} has observation space {obs}; the deep agents need a flat Box observation "
+        raise UsageError(f"{env_id} has observation space {obs}; the deep agents need a flat Box observation "
                          "(use a FlattenObservation wrapper, or a tabular agent for Discrete states).")
     spaces = {"observation_dim": int(obs.shape[0])}
     if isinstance(act, gymnasium.spaces.Discrete):
@@ -43,7 +44,7 @@ def env_spaces(env_id, **kwargs):
     elif isinstance(act, gymnasium.spaces.Box) and len(act.shape) == 1:
         spaces.update(action_dim=int(act.shape[0]), action_low=act.low.tolist(), action_high=act.high.tolist())
     else:
-        raise ValueError(f"{env_id} has action space {act}; the deep agents take Discrete or flat Box actions.")
+        raise UsageError(f"{env_id} has action space {act}; the deep agents take Discrete or flat Box actions.")
     return spaces
 
 

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.atomic import atomic_write
 
 # Per algorithm and environment: (steps, agent kwargs, model kwargs). Flags override these.
@@ -54,37 +55,34 @@ GENERIC = {"dqn": (100_000, {}, {}), "reinforce": (500_000, {}, {"normalize_adva
            "actor_critic": (500_000, {}, {"normalize_advantages": True})}
 
 
-def _int_tuple(text):
-    try:
-        return tuple(int(u) for u in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 64,64, got {text!r}") from None
-
-
 def parser(algorithm):
-    p = argparse.ArgumentParser(prog=f"recipes/{algorithm}.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = flags.ArgumentParser(prog=f"mpkeras train {algorithm}", description=__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default=DEFAULT_ENV[algorithm], help="gymnasium id (flat Box observations)")
-    p.add_argument("--steps", type=int, default=None, help="environment steps (default: per environment)")
-    p.add_argument("--learning-rate", type=float, default=None)
-    p.add_argument("--hidden-units", type=_int_tuple, default=None, help="e.g. 64,64")
-    p.add_argument("--gamma", type=float, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=flags.positive_int, default=None,
+                   help="environment steps (default: per environment)")
+    p.add_argument("--learning-rate", type=flags.positive_float, default=None)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=None, help="e.g. 64,64")
+    p.add_argument("--gamma", type=flags.probability, default=None)
+    p.add_argument("--seed", type=flags.seed, default=0)
     p.add_argument("--deterministic", action="store_true",
                    help="deterministic TF ops (tf.config.experimental.enable_op_determinism); slower")
-    p.add_argument("--eval-episodes", type=int, default=10, help="final evaluation episodes (seeds 0, 1, ...)")
-    p.add_argument("--eval-every", type=int, default=None, help="steps between evaluations during training")
+    p.add_argument("--eval-episodes", type=flags.positive_int, default=10,
+                   help="final evaluation episodes (seeds 0, 1, ...)")
+    p.add_argument("--eval-every", type=flags.positive_int, default=None,
+                   help="steps between evaluations during training")
     p.add_argument("--keep", choices=("best", "last"), default="best" if algorithm == "dqn" else "last",
                    help="weights to evaluate and export: the best evaluation during training, or the last")
     p.add_argument("--out", default=".", help="root for runs/ and exported/ (default: current directory)")
     p.add_argument("--run-dir", default=None, help="run directory (default: OUT/runs/NAME)")
     p.add_argument("--export", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--smoke", action="store_true", help="a few thousand steps end to end, for tests")
+    flags.add_debug_argument(p)
     if algorithm == "dqn":
         p.add_argument("--td-loss", choices=("huber", "mse"), default="huber")
         p.add_argument("--double", action=argparse.BooleanOptionalAction, default=False, help="double-DQN target")
     else:
-        p.add_argument("--entropy-coef", type=float, default=None)
+        p.add_argument("--entropy-coef", type=flags.nonnegative_float, default=None)
         p.add_argument("--stddev", choices=("state", "parameter"), default=None,
                        help="Gaussian sigma from the network or a learned vector (continuous actions)")
         p.add_argument("--normalize-advantages", action=argparse.BooleanOptionalAction, default=None,
@@ -92,13 +90,14 @@ def parser(algorithm):
     if algorithm == "reinforce":
         p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                        help="learned value baseline (--no-baseline: plain REINFORCE)")
-        p.add_argument("--episodes-per-update", type=int, default=None)
-        p.add_argument("--variance-batches", type=int, default=20,
+        p.add_argument("--episodes-per-update", type=flags.positive_int, default=None)
+        p.add_argument("--variance-batches", type=flags.int_range(2), default=20,
                        help="batches for the gradient-variance comparison with and without the baseline")
     if algorithm == "actor_critic":
-        p.add_argument("--num-envs", type=int, default=None)
-        p.add_argument("--n-steps", type=int, default=None)
-        p.add_argument("--gae-lambda", type=float, default=None, help="0: the one-step TD-error advantage")
+        p.add_argument("--num-envs", type=flags.positive_int, default=None)
+        p.add_argument("--n-steps", type=flags.positive_int, default=None)
+        p.add_argument("--gae-lambda", type=flags.probability, default=None,
+                       help="0: the one-step TD-error advantage")
     return p
 
 
@@ -250,4 +249,6 @@ class DeepRecipe:
         return parser(self.algorithm)
 
     def main(self, argv=None):
-        return run(self.algorithm, parser(self.algorithm).parse_args(argv))
+        """Parses ``argv`` and runs; errors the user can fix end in one line and exit status 2 (see mpkeras.flags)."""
+        return flags.entry_point(f"mpkeras train {self.algorithm}", self.parser().parse_args,
+                                 lambda args: run(self.algorithm, args), argv)

@@ -15,6 +15,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from mpkeras.errors import UsageError
 from mpkeras.rl.buffers import ReplayBuffer
 from mpkeras.rl.deep import DeepAgent, check_observations, env_spaces, make_env
 
@@ -52,7 +53,7 @@ class DQNAgent(DeepAgent):
 
         spaces = env_spaces(env_id, **(env_kwargs or {}))
         if "num_actions" not in spaces:
-            raise ValueError(f"DQN needs discrete actions; {env_id} has a continuous action space. "
+            raise UsageError(f"DQN needs discrete actions; {env_id} has a continuous action space. "
                              "Use actor_critic or reinforce for continuous control.")
         if model is None:
             model = DQN(observation_dim=spaces["observation_dim"], num_actions=spaces["num_actions"],

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.atomic import atomic_write
 from mpkeras.rl import tabular as T
 
@@ -29,20 +30,24 @@ DEFAULTS = {  # algorithm: (episodes, alpha) for deterministic / slippery enviro
 
 
 def parser(algorithm):
-    p = argparse.ArgumentParser(prog=f"recipes/{algorithm}.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = flags.ArgumentParser(prog=f"recipes/{algorithm}.py", description=__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default="FrozenLake-v1", help=f"tabular gymnasium id, e.g. {', '.join(T.TABULAR_ENVS[:2])}")
     p.add_argument("--slippery", action=argparse.BooleanOptionalAction, default=False,
                    help="is_slippery for FrozenLake-v1 and mpkeras/GridWorld-v0 (default: deterministic)")
-    p.add_argument("--gamma", type=float, default=0.99)
-    p.add_argument("--episodes", type=int, default=None, help="training episodes (default depends on --slippery)")
-    p.add_argument("--alpha", type=float, default=None, help="step size (td0: alpha / n(s)^0.75)")
-    p.add_argument("--epsilon-end", type=float, default=None, help="final epsilon (default 0 deterministic, 0.05 slippery)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-episodes", type=int, default=100)
+    p.add_argument("--gamma", type=flags.probability, default=0.99)
+    p.add_argument("--episodes", type=flags.positive_int, default=None,
+                   help="training episodes (default depends on --slippery)")
+    p.add_argument("--alpha", type=flags.float_range(0, 1, low_open=True), default=None,
+                   help="step size (td0: alpha / n(s)^0.75)")
+    p.add_argument("--epsilon-end", type=flags.probability, default=None,
+                   help="final epsilon (default 0 deterministic, 0.05 slippery)")
+    p.add_argument("--seed", type=flags.seed, default=0)
+    p.add_argument("--eval-episodes", type=flags.positive_int, default=100)
     p.add_argument("--out", default=".", help="root for runs/ (default: current directory)")
     p.add_argument("--run-dir", default=None, help="run directory (default: OUT/runs/ALGORITHM)")
     p.add_argument("--smoke", action="store_true", help="a few episodes end to end, for tests")
+    flags.add_debug_argument(p)
     return p
 
 
@@ -160,5 +165,7 @@ def run(algorithm, args):
 
 
 def main(algorithm, argv=None):
-    return run(algorithm, parser(algorithm).parse_args(argv))
+    """Parses ``argv`` and runs; errors the user can fix end in one line and exit status 2 (see mpkeras.flags)."""
+    return flags.entry_point(f"recipes/{algorithm}.py", parser(algorithm).parse_args, lambda args: run(algorithm, args),
+                             argv)
 

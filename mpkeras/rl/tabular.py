@@ -31,6 +31,7 @@ import gymnasium
 import numpy as np
 
 from mpkeras.atomic import atomic_write
+from mpkeras.errors import UsageError
 import mpkeras.rl.gridworld  # noqa: F401  (registers mpkeras/GridWorld-v0)
 
 TABULAR_ENVS = ("FrozenLake-v1", "mpkeras/GridWorld-v0", "CliffWalking-v1", "Taxi-v3")
@@ -42,7 +43,7 @@ def check_tabular_env(env):
     obs, act = env.observation_space, env.action_space
     if not isinstance(obs, gymnasium.spaces.Discrete) or not isinstance(act, gymnasium.spaces.Discrete):
         name = env.spec.id if env.spec else type(env).__name__
-        raise ValueError(
+        raise UsageError(
             f"{name} has observation space {obs} and action space {act}; tabular agents need Discrete spaces for "
             f"both (e.g. {', '.join(TABULAR_ENVS)}). Use a deep agent (dqn, actor_critic) for continuous states.")
     return env
@@ -53,10 +54,10 @@ def make_env(env_id, **kwargs):
     try:
         env = gymnasium.make(env_id, **kwargs)
     except gymnasium.error.Error as e:
-        raise ValueError(f"Unknown or unusable gymnasium environment {env_id!r} ({e}). "
+        raise UsageError(f"Unknown or unusable gymnasium environment {env_id!r} ({e}). "
                          f"Tabular environments include {', '.join(TABULAR_ENVS)}.") from None
     except TypeError as e:
-        raise ValueError(f"{env_id} does not accept the arguments {kwargs} ({e}).") from None
+        raise UsageError(f"{env_id} does not accept the arguments {kwargs} ({e}).") from None
     try:
         return check_tabular_env(env)
     except ValueError:
@@ -69,7 +70,7 @@ def transition_arrays(env):
     check_tabular_env(env)
     table = getattr(env.unwrapped, "P", None)
     if table is None:
-        raise ValueError(f"{env.spec.id if env.spec else env} has no transition table env.unwrapped.P, which "
+        raise UsageError(f"{env.spec.id if env.spec else env} has no transition table env.unwrapped.P, which "
                          "dynamic programming needs; learn from samples instead (td0, sarsa, q_learning).")
     n_s, n_a = env.observation_space.n, env.action_space.n
     P = np.zeros((n_s, n_a, n_s))

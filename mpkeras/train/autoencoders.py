@@ -10,6 +10,7 @@ denoising before/after, dictionary atoms.
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.train.recipe import Data, Recipe
 
 PATCH_SPLITS = {"train": 20_000, "val": 2_000, "test": 5_000}
@@ -62,17 +63,17 @@ def patch_data(args):
 
 
 def add_patch_arguments(p):
-    p.add_argument("--patch-size", type=int, default=8)
-    p.add_argument("--num-atoms", type=int, default=128)
-    p.add_argument("--sparsity", type=float, default=0.5, help="lambda, the L1 weight of the lasso energy")
-    p.add_argument("--ista-steps", type=int, default=100)
+    p.add_argument("--patch-size", type=flags.positive_int, default=8)
+    p.add_argument("--num-atoms", type=flags.positive_int, default=128)
+    p.add_argument("--sparsity", type=flags.nonnegative_float, default=0.5,
+                   help="lambda, the L1 weight of the lasso energy")
+    p.add_argument("--ista-steps", type=flags.positive_int, default=100)
 
 
 def add_image_arguments(p, code_dim=32, hidden_units=(512, 256), loss="bernoulli"):
-    from mpkeras.train import int_tuple
 
-    p.add_argument("--code-dim", type=int, default=code_dim)
-    p.add_argument("--hidden-units", type=int_tuple, default=hidden_units,
+    p.add_argument("--code-dim", type=flags.positive_int, default=code_dim)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=hidden_units,
                    help="encoder widths, mirrored in the decoder (0: no hidden layer)")
     p.add_argument("--reconstruction-loss", choices=("bernoulli", "gaussian"), default=loss)
 

@@ -13,6 +13,7 @@ Example:
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.train.recipe import Data, Recipe
 
 
@@ -20,10 +21,13 @@ def add_regularization_arguments(p, shift=0.1, rotation=0.03, flip=False, weight
     """The regularization toolkit's flags; batch norm and dropout are architecture flags of each recipe."""
     import argparse
 
-    p.add_argument("--shift", type=float, default=shift, help="random-translation augmentation, fraction of size")
-    p.add_argument("--rotation", type=float, default=rotation, help="random-rotation augmentation, fraction of 2 pi")
+    p.add_argument("--shift", type=flags.probability, default=shift,
+                   help="random-translation augmentation, fraction of size")
+    p.add_argument("--rotation", type=flags.probability, default=rotation,
+                   help="random-rotation augmentation, fraction of 2 pi")
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip, help="random horizontal flips")
-    p.add_argument("--weight-decay", type=float, default=weight_decay, help="L2 coefficient on the kernels")
+    p.add_argument("--weight-decay", type=flags.nonnegative_float, default=weight_decay,
+                   help="L2 coefficient on the kernels")
 
 
 def make_data(args):
@@ -132,9 +136,9 @@ def recurrent_classifier_recipe(model, cls):
     """
 
     def add_arguments(p):
-        p.add_argument("--units", type=int, default=128)
-        p.add_argument("--num-layers", type=int, default=1)
-        p.add_argument("--dropout", type=float, default=0.1)
+        p.add_argument("--units", type=flags.positive_int, default=128)
+        p.add_argument("--num-layers", type=flags.positive_int, default=1)
+        p.add_argument("--dropout", type=flags.rate, default=0.1)
 
     def build(args, common):
         return cls(units=args.units, num_layers=args.num_layers, dropout=args.dropout, **common)

@@ -6,6 +6,8 @@ import tensorflow_probability as tfp
 
 from mpkeras.data import load
 from mpkeras.data.pipelines import TEST, TRAIN, VAL, _batch, card
+from mpkeras.errors import UsageError
+from mpkeras.train.errors import NonFiniteDataError
 
 tfd = tfp.distributions
 
@@ -14,11 +16,11 @@ def _points(args, split):
     """(N, 2) float32 points and (N,) labels of a split, checked for NaNs."""
     ds = load(args.dataset, split, data_dir=args.data_dir)
     if len(ds.element_spec[0].shape) != 1 or ds.element_spec[0].shape[0] != 2:
-        raise ValueError(f"Dataset {args.dataset!r} yields {ds.element_spec[0]}, not 2-D points; use a dataset of "
+        raise UsageError(f"Dataset {args.dataset!r} yields {ds.element_spec[0]}, not 2-D points; use a dataset of "
                          "(point (2,), label) pairs such as two_moons.")
     points, labels = (np.stack(a) for a in zip(*ds.as_numpy_iterator()))
     if not np.all(np.isfinite(points)):
-        raise ValueError(f"Dataset {args.dataset!r}, split {split!r}: non-finite coordinates.")
+        raise NonFiniteDataError(f"Dataset {args.dataset!r}, split {split!r}: non-finite coordinates.")
     return points.astype(np.float32), labels
 
 

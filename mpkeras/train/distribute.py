@@ -5,6 +5,8 @@ import os
 
 import tensorflow as tf
 
+from mpkeras.errors import UsageError
+
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
@@ -45,7 +47,7 @@ def make_strategy(name):
         return tf.distribute.MirroredStrategy(devices=devices)
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError(
+            raise UsageError(
                 "--strategy multi_worker needs the TF_CONFIG environment variable describing the cluster, e.g. "
                 + json.dumps({"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}})
             )

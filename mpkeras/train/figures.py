@@ -44,7 +44,11 @@ def image_grid(images, path, ncols=10, titles=None, row_labels=None, title=None,
 def learning_curves(history, path, title=None):
     """Plots every metric of a ``keras.callbacks.History`` dict, train next to val."""
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.6), squeeze=False)
+    columns = max(len(names), 1)
+    fig, axes = plt.subplots(1, columns, figsize=(3.2 * columns, 2.6), squeeze=False)
+    if not names:  # no epoch trained in this process (e.g. a resumed run that had already finished)
+        axes[0, 0].text(0.5, 0.5, "no epochs trained", ha="center", va="center")
+        axes[0, 0].set_axis_off()
     for ax, name in zip(axes[0], names):
         ax.plot(history[name], label="train")
         if f"val_{name}" in history:

@@ -13,7 +13,9 @@ low-resolution input, several samples and the ground truth.
 import numpy as np
 import tensorflow as tf
 
+from mpkeras import flags
 from mpkeras.data import load
+from mpkeras.data.caching import cache_if_small
 from mpkeras.data.pipelines import TEST, TRAIN, VAL, card
 from mpkeras.data.transforms import _keys, _map_images, dequantize
 from mpkeras.metrics import bits_per_dim
@@ -51,11 +53,13 @@ def dequantized_data(args, with_low_res=False):
 
     splits = []
     for i, split in enumerate((TRAIN, VAL, TEST)):
-        ds = load(args.dataset, split, data_dir=args.data_dir).map(_add_low_res, num_parallel_calls=AUTOTUNE).cache()
+        ds = load(args.dataset, split, data_dir=args.data_dir).map(_add_low_res, num_parallel_calls=AUTOTUNE)
+        ds = cache_if_small(ds, args.dataset, split, args.data_dir)
         if i == 0:
             ds = dequantize(ds, seed=args.seed)  # new noise every epoch
         else:  # fixed noise, whatever the run's seed
-            ds = _map_images(ds, _static_dequantize, _keys(1000 * i, per_epoch=False)).cache()
+            ds = _map_images(ds, _static_dequantize, _keys(1000 * i, per_epoch=False))
+            ds = cache_if_small(ds, args.dataset, split, args.data_dir)
         splits.append(ds)
     test = list(splits[2].as_numpy_iterator())
     extras = {"test_images": np.stack([t[0] for t in test]), "test_low_res": np.stack([t[1] for t in test])}
@@ -125,7 +129,7 @@ def super_resolution_figure(model, data, args, fig_dir, num_inputs=8, num_sample
 
 
 def add_glow_arguments(p):
-    p.add_argument("--levels", type=int, default=2, help="L scales (28x28 allows at most 2)")
-    p.add_argument("--steps", type=int, default=8, help="K flow steps per level")
-    p.add_argument("--hidden-units", type=int, default=64, help="width of the coupling networks")
+    p.add_argument("--levels", type=flags.positive_int, default=2, help="L scales (28x28 allows at most 2)")
+    p.add_argument("--steps", type=flags.positive_int, default=8, help="K flow steps per level")
+    p.add_argument("--hidden-units", type=flags.positive_int, default=64, help="width of the coupling networks")
     p.add_argument("--preprocessing", choices=("logit", "shift"), default="logit")

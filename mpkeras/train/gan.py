@@ -1,20 +1,19 @@
 """Shared recipe code of the GANs on 2-D points (ring8): flags, optimizers, mode coverage and the sample figure."""
 
 import numpy as np
-
-from mpkeras.train import int_tuple
+from mpkeras import flags
 from mpkeras.train.density2d import points_data  # noqa: F401  (re-exported for the recipes)
 
 NUM_SAMPLES = 2500  # samples scored by mode_coverage, as in Srivastava et al. 2017
 
 
 def add_arguments(p, latent_dim=8, beta_1=0.5, beta_2=0.999, discriminator_steps=1):
-    p.add_argument("--latent-dim", type=int, default=latent_dim)
-    p.add_argument("--hidden-units", type=int_tuple, default=(128, 128, 128))
-    p.add_argument("--discriminator-steps", type=int, default=discriminator_steps,
+    p.add_argument("--latent-dim", type=flags.positive_int, default=latent_dim)
+    p.add_argument("--hidden-units", type=flags.int_tuple, default=(128, 128, 128))
+    p.add_argument("--discriminator-steps", type=flags.positive_int, default=discriminator_steps,
                    help="discriminator (critic) updates per generator update")
-    p.add_argument("--beta-1", type=float, default=beta_1, help="Adam beta_1 of both networks")
-    p.add_argument("--beta-2", type=float, default=beta_2, help="Adam beta_2 of both networks")
+    p.add_argument("--beta-1", type=flags.rate, default=beta_1, help="Adam beta_1 of both networks")
+    p.add_argument("--beta-2", type=flags.rate, default=beta_2, help="Adam beta_2 of both networks")
 
 
 def compile_kwargs(args):

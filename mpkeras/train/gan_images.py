@@ -14,6 +14,7 @@ import os
 import keras
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.train.gan import compile_kwargs  # noqa: F401  (one Adam per network; re-exported for the recipes)
 
 NUM_SAMPLES = 1000  # = the size of the mnist5k test split; FD is biased upwards for small sets, so compare at equal N
@@ -27,18 +28,18 @@ GRID_SEED = (0, 1)  # fixed z of every sample grid
 def add_arguments(p, latent_dim=64, filters=(32, 64), shared=True):
     """Image flags (--filters, --grid-every, --classifier); with ``shared`` also those that the ring8 recipes get
     from :func:`mpkeras.train.gan.add_arguments` (--latent-dim, --discriminator-steps, --beta-1, --beta-2)."""
-    from mpkeras.train import int_tuple
     from mpkeras.train import reference_classifier
 
     if shared:
-        p.add_argument("--latent-dim", type=int, default=latent_dim)
-        p.add_argument("--discriminator-steps", type=int, default=1,
+        p.add_argument("--latent-dim", type=flags.positive_int, default=latent_dim)
+        p.add_argument("--discriminator-steps", type=flags.positive_int, default=1,
                        help="discriminator updates per generator update")
-        p.add_argument("--beta-1", type=float, default=0.5, help="Adam beta_1 of both networks (DCGAN: 0.5)")
-        p.add_argument("--beta-2", type=float, default=0.999, help="Adam beta_2 of both networks")
-    p.add_argument("--filters", type=int_tuple, default=filters,
+        p.add_argument("--beta-1", type=flags.rate, default=0.5, help="Adam beta_1 of both networks (DCGAN: 0.5)")
+        p.add_argument("--beta-2", type=flags.rate, default=0.999, help="Adam beta_2 of both networks")
+    p.add_argument("--filters", type=flags.int_tuple, default=filters,
                    help="conv widths of the discriminator from its input up; the generator uses them reversed")
-    p.add_argument("--grid-every", type=int, default=5, help="save a grid of fixed-z samples every N epochs")
+    p.add_argument("--grid-every", type=flags.positive_int, default=5,
+                   help="save a grid of fixed-z samples every N epochs")
     reference_classifier.add_arguments(p)
 
 
@@ -63,12 +64,14 @@ def image_data(args, labels=False):
     import tensorflow as tf
 
     from mpkeras.data import load, to_float
+    from mpkeras.data.caching import cache_if_small
     from mpkeras.data.pipelines import first_numpy
     from mpkeras.train.recipe import Data
 
     def split(name):
         ds = load(args.dataset, name, data_dir=args.data_dir)
-        return ds.map(lambda x, y: (to_float(x), tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE).cache()
+        ds = ds.map(lambda x, y: (to_float(x), tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE)
+        return cache_if_small(ds, args.dataset, name, args.data_dir)
 
     train, test = split("train"), split("test")
     test_images, test_labels = (np.stack(a) for a in zip(*[(x.numpy(), y.numpy()) for x, y in test]))

@@ -16,15 +16,18 @@ import math
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.train.recipe import Recipe
 
 PROMPTS = ("The ", "def ", "if x")
 
 
 def add_text_arguments(p):
-    p.add_argument("--context", type=int, default=128, help="characters per training window")
-    p.add_argument("--sample-length", type=int, default=300, help="characters generated per prompt for the report")
-    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature of the report's samples")
+    p.add_argument("--context", type=flags.positive_int, default=128, help="characters per training window")
+    p.add_argument("--sample-length", type=flags.positive_int, default=300,
+                   help="characters generated per prompt for the report")
+    p.add_argument("--temperature", type=flags.positive_float, default=0.8,
+                   help="sampling temperature of the report's samples")
 
 
 def test_bits_per_char(model, ids, context, batch_size=32):

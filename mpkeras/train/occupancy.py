@@ -12,6 +12,7 @@ def occupancy_dataset(batch_size, cloud_points=300, query_points=1024, noise=0.0
     """
     from mpkeras import data
     from mpkeras.data import shapes3d
+    from mpkeras.data.caching import cache_if_small
 
     def sample(example):
         cloud = tf.gather(example["points"], tf.random.shuffle(tf.range(shapes3d.NUM_POINTS))[:cloud_points])
@@ -21,7 +22,7 @@ def occupancy_dataset(batch_size, cloud_points=300, query_points=1024, noise=0.0
             cloud = cloud + noise * tf.random.normal(tf.shape(cloud))
         return {"cloud": cloud, "points": tf.gather(example["query"], pick)}, labels
 
-    ds = data.load(name, split, data_dir=data_dir, as_supervised=False).cache()
+    ds = cache_if_small(data.load(name, split, data_dir=data_dir, as_supervised=False), name, split, data_dir)
     ds = ds.shuffle(shapes3d.SIZES[split], seed=seed)  # the full split's size: enough for any config
     return ds.map(sample, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size, drop_remainder=True).prefetch(
         tf.data.AUTOTUNE)

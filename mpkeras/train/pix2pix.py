@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from mpkeras.train import int_tuple
+from mpkeras import flags
 
 NUM_PANELS = 10
 
@@ -27,29 +27,32 @@ NUM_PANELS = 10
 def add_arguments(p):
     from mpkeras.train import reference_classifier
 
-    p.add_argument("--filters", type=int_tuple, default=(16, 32, 64), help="U-Net widths per level")
-    p.add_argument("--convs-per-block", type=int, default=2)
+    p.add_argument("--filters", type=flags.int_tuple, default=(16, 32, 64), help="U-Net widths per level")
+    p.add_argument("--convs-per-block", type=flags.positive_int, default=2)
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=False)
-    p.add_argument("--dropout", type=float, default=0.5, help="U-Net bottleneck dropout (the generator's noise)")
-    p.add_argument("--discriminator-filters", type=int_tuple, default=(32, 64),
+    p.add_argument("--dropout", type=flags.rate, default=0.5, help="U-Net bottleneck dropout (the generator's noise)")
+    p.add_argument("--discriminator-filters", type=flags.int_tuple, default=(32, 64),
                    help="widths of PatchGAN's 4x4 stride-2 convs")
-    p.add_argument("--l1-weight", type=float, default=10.0,
+    p.add_argument("--l1-weight", type=flags.nonnegative_float, default=10.0,
                    help="lambda, the weight of the L1 term (10: lowest FD-mnist5k of 10 and 100 on 28x28, seed 0)")
-    p.add_argument("--gan-weight", type=float, default=1.0, help="weight of the adversarial term; 0: L1 alone")
-    p.add_argument("--beta-1", type=float, default=0.5, help="Adam beta_1 of both networks")
+    p.add_argument("--gan-weight", type=flags.nonnegative_float, default=1.0,
+                   help="weight of the adversarial term; 0: L1 alone")
+    p.add_argument("--beta-1", type=flags.rate, default=0.5, help="Adam beta_1 of both networks")
     reference_classifier.add_arguments(p)
 
 
 def paired_data(args):
     """``Data``: (input, target) float32 batches in [0, 1]; extras hold the test split as arrays."""
     from mpkeras.data import load, to_float
+    from mpkeras.data.caching import cache_if_small
     from mpkeras.data.pipelines import AUTOTUNE, TEST, TRAIN, VAL, card
     from mpkeras.train.recipe import Data
 
     def split(name):
         ds = load(args.dataset, name, data_dir=args.data_dir, as_supervised=False)
-        return ds.map(lambda e: {"input": to_float(e["input"]), "target": to_float(e["target"]), "label": e["label"],
-                                 "box": e["box"]}, num_parallel_calls=AUTOTUNE).cache()
+        ds = ds.map(lambda e: {"input": to_float(e["input"]), "target": to_float(e["target"]), "label": e["label"],
+                               "box": e["box"]}, num_parallel_calls=AUTOTUNE)
+        return cache_if_small(ds, args.dataset, name, args.data_dir)
 
     def pairs(ds):
         return ds.map(lambda e: (e["input"], e["target"]), num_parallel_calls=AUTOTUNE)

@@ -16,13 +16,9 @@ import tempfile
 import time
 from typing import Callable
 
-
-def int_tuple(text):
-    """argparse type for layer widths: "512,256" -> (512, 256)."""
-    try:
-        return tuple(int(u) for u in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 512,256, got {text!r}") from None
+from mpkeras import flags
+from mpkeras.flags import int_tuple  # noqa: F401  (recipes import it from here)
+from mpkeras.train.errors import UnsupportedFlagError
 
 
 @dataclasses.dataclass
@@ -87,33 +83,36 @@ class Recipe:
         from mpkeras.train.distribute import STRATEGIES
 
         entry = get_entry(self.model)
-        p = argparse.ArgumentParser(
-            prog=f"mpkeras train {self.model}", description=f"Train and export `{self.model}` ({entry.cls.__name__})."
+        p = flags.ArgumentParser(
+            prog=self.prog, description=f"Train and export `{self.model}` ({entry.cls.__name__})."
         )
         p.add_argument("--dataset", default=entry.dataset, help="TFDS name (default: %(default)s, embedded).")
         p.add_argument("--data-dir", default=None, help="TFDS data_dir (default: TFDS's, or $MPKERAS_DATA_DIR).")
-        p.add_argument("--epochs", type=int, default=self.epochs)
-        p.add_argument("--batch-size", type=int, default=self.batch_size, help="global batch size")
-        p.add_argument("--learning-rate", type=float, default=self.learning_rate)
-        p.add_argument("--patience", type=int, default=self.patience, help="early-stopping patience; 0 disables")
+        p.add_argument("--epochs", type=flags.positive_int, default=self.epochs)
+        p.add_argument("--batch-size", type=flags.positive_int, default=self.batch_size, help="global batch size")
+        p.add_argument("--learning-rate", type=flags.positive_float, default=self.learning_rate)
+        p.add_argument("--patience", type=flags.nonnegative_int, default=self.patience,
+                       help="early-stopping patience; 0 disables")
         p.add_argument("--retrain-full", action="store_true",
                        help="after early stopping on val, train a fresh model on train+val for the best epoch count")
         p.add_argument("--schedule", choices=("constant", "cosine"), default=self.schedule,
                        help="learning-rate schedule (cosine: decay to 0 over --epochs)")
-        p.add_argument("--clip-norm", type=float, default=self.clip_norm,
+        p.add_argument("--clip-norm", type=flags.positive_float, default=self.clip_norm,
                        help="clip gradients to this global norm, g <- T g / max(T, ||g||) (default: %(default)s)")
         p.add_argument("--strategy", choices=STRATEGIES, default="default")
-        p.add_argument("--cpu-devices", type=int, default=None, help="split the CPU into N logical devices")
+        p.add_argument("--cpu-devices", type=flags.positive_int, default=None,
+                       help="split the CPU into N logical devices")
         p.add_argument("--jit", action=argparse.BooleanOptionalAction, default=self.jit, help="XLA-compile steps")
         p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=flags.seed, default=0)
         p.add_argument("--deterministic", action="store_true",
                        help="deterministic TF ops (tf.config.experimental.enable_op_determinism); slower")
         p.add_argument("--smoke", action="store_true", help="a few steps end to end, for tests")
         p.add_argument("--out", default=".", help="root for runs/ and exported/ (default: current directory)")
         p.add_argument("--run-dir", default=None, help="run directory (default: OUT/runs/MODEL)")
         p.add_argument("--no-export", dest="export", action="store_false")
-        p.add_argument("--verbose", type=int, default=2)
+        p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2)
+        flags.add_debug_argument(p)
         if self.add_arguments:
             self.add_arguments(p)
         return p
@@ -126,30 +125,16 @@ class Recipe:
             p.set_defaults(**self.dataset_defaults(known.dataset))
         return p.parse_args(argv)
 
+    @property
+    def prog(self):
+        return f"mpkeras train {self.model}"
+
     def main(self, argv=None):
-        """Parses ``argv`` (default ``sys.argv[1:]``), runs, and returns the metrics dict."""
-        return run(self, self.parse_args(argv))
+        """Parses ``argv`` (default ``sys.argv[1:]``), runs, and returns the metrics dict.
 
-
-def _check_finite(ds, split):
-    """Makes iterating ``ds`` fail on the first NaN or inf in a float feature, naming the split.
-
-    A NaN input does not always show up in the loss (ReLU maps NaN to 0 on
-    oneDNN CPU builds), so it is caught at the source instead.
-    """
-    import tensorflow as tf
-
-    if ds is None:
-        return None
-    message = f"NaN or inf in the {split} data. Clean the dataset or fix the transform that produced it"
-
-    def check(*elements):
-        checked = tf.nest.map_structure(
-            lambda t: tf.debugging.check_numerics(t, message) if t.dtype.is_floating else t, elements
-        )
-        return checked if len(checked) > 1 else checked[0]
-
-    return ds.map(check)
+        Errors the user can fix (:mod:`mpkeras.errors`) end in one line and exit status 2 (``--debug``: a traceback).
+        """
+        return flags.entry_point(self.prog, self.parse_args, lambda args: run(self, args), argv)
 
 
 def _shard_by_data(ds):
@@ -172,7 +157,8 @@ def make_optimizer(args, steps_per_epoch, epochs=None):
     learning_rate = args.learning_rate
     if args.schedule == "cosine":
         if steps_per_epoch <= 0:
-            raise ValueError("--schedule cosine needs a training dataset of known length (finite, not filtered).")
+            raise UnsupportedFlagError("--schedule cosine", "a training dataset of unknown length",
+                                       "the decay needs the number of steps per epoch; use --schedule constant")
         decay_steps = (epochs or args.epochs) * steps_per_epoch
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps)
     return keras.optimizers.Adam(learning_rate, global_clipnorm=args.clip_norm)
@@ -207,6 +193,7 @@ def run(recipe: Recipe, args) -> dict:
     import numpy as np
     import tensorflow as tf
 
+    from mpkeras.train import checks
     from mpkeras.train import figures as figs
     from mpkeras.train.callbacks import (AtomicBackupAndRestore, RaiseOnNonFinite, atomic_write_text,
                                          remove_stale_temporaries)
@@ -233,15 +220,18 @@ def run(recipe: Recipe, args) -> dict:
     os.makedirs(fig_dir, exist_ok=True)
 
     data = recipe.make_data(args)
-    train, val = _check_finite(data.train, "train"), _check_finite(data.val, "validation")
+    if args.retrain_full and (data.train_full is None or data.val is None):
+        raise UnsupportedFlagError("--retrain-full", f"the {recipe.model} recipe",
+                                   "it needs a validation split and a train+val dataset, and its data has no "
+                                   f"{'validation split' if data.val is None else 'train+val dataset'}")
+    # Train batches drop their remainder, so a split smaller than one batch would train nothing.
+    checks.check_batches({"train": data.train, "val": data.val, "test": data.test,
+                          "train+val": data.train_full if args.retrain_full else None}, data.card, args.batch_size)
+    train, val = checks.check_finite(data.train, "train"), checks.check_finite(data.val, "validation")
     if args.smoke:
         train, val = train.take(3), (val.take(2) if val is not None else None)
     if args.strategy == "multi_worker":
         train, val = _shard_by_data(train), _shard_by_data(val)
-
-    if args.retrain_full and (data.train_full is None or val is None):
-        raise ValueError(f"--retrain-full needs a validation split and a train+val dataset; the {recipe.model} "
-                         "recipe's data offers no train_full. Drop the flag.")
 
     def build_and_compile(train_ds, epochs):
         # Seed again: preparing data (a first TFDS build, say) may draw from the global RNGs
@@ -275,6 +265,8 @@ def run(recipe: Recipe, args) -> dict:
     if resumed_at:
         print(f"resuming from the backup after epoch {resumed_at} in {os.path.dirname(metadata)}")
     callbacks = [
+        # First, so that a train split of unknown length that yields no batch stops the run before a backup is written.
+        *([checks.RequireTrainingSteps(data.card, args.batch_size)] if int(data.train.cardinality()) < 0 else []),
         AtomicBackupAndRestore(os.path.join(run_dir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), profile_batch=0),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=bool(resumed_at)),
@@ -286,8 +278,9 @@ def run(recipe: Recipe, args) -> dict:
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=args.patience, restore_best_weights=True)
         )
-    history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose,
-                        shuffle=False)  # the tf.data pipeline shuffles
+    with checks.non_finite_data_is_a_user_error():
+        history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=callbacks,
+                            verbose=args.verbose, shuffle=False)  # the tf.data pipeline shuffles
     history = {k: [float(np.ravel(v)[0]) for v in vs] for k, vs in history.history.items()}
 
     retrain_epochs = None
@@ -296,18 +289,19 @@ def run(recipe: Recipe, args) -> dict:
         curve = history[monitor]
         best = int(np.argmax(curve) if "acc" in monitor else np.argmin(curve))
         retrain_epochs = best + 1
-        train_full = _check_finite(data.train_full, "train+val")
+        train_full = checks.check_finite(data.train_full, "train+val")
         if args.smoke:
             train_full = train_full.take(3)
         if args.strategy == "multi_worker":
             train_full = _shard_by_data(train_full)
         print(f"retraining on train+val for {retrain_epochs} epochs (best {monitor} at epoch {retrain_epochs})")
         model = build_and_compile(train_full, retrain_epochs)
-        model.fit(train_full, epochs=retrain_epochs, verbose=args.verbose, shuffle=False, callbacks=[
-            keras.callbacks.TensorBoard(os.path.join(run_dir, "logs", "retrain_full"), profile_batch=0),
-            keras.callbacks.CSVLogger(os.path.join(run_dir, "history_retrain_full.csv")),
-            RaiseOnNonFinite(),
-        ])
+        with checks.non_finite_data_is_a_user_error():
+            model.fit(train_full, epochs=retrain_epochs, verbose=args.verbose, shuffle=False, callbacks=[
+                keras.callbacks.TensorBoard(os.path.join(run_dir, "logs", "retrain_full"), profile_batch=0),
+                keras.callbacks.CSVLogger(os.path.join(run_dir, "history_retrain_full.csv")),
+                RaiseOnNonFinite(),
+            ])
 
     if chief:  # saved first, so a failure in evaluation or figures never loses the trained model
         tmp_model = os.path.join(run_dir, f"tmp-{os.getpid()}.keras")

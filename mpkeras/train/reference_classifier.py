@@ -16,11 +16,13 @@ import subprocess
 import sys
 import tempfile
 
+from mpkeras import flags
+
 CACHE_NAME = "lenet_mnist5k.keras"
 
 
 def add_arguments(p):
-    p.add_argument("--classifier", default=None,
+    p.add_argument("--classifier", type=flags.existing_file, default=None,
                    help=".keras file of the mnist5k classifier for FD-mnist5k (default: LeNet, trained once by its "
                         "recipe and cached in $MPKERAS_CACHE_DIR or ~/.cache/mpkeras)")
 

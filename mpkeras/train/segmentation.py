@@ -5,18 +5,19 @@ import argparse
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.data import pipelines
-from mpkeras.train.recipe import Recipe, int_tuple
+from mpkeras.train.recipe import Recipe
 
 
 def add_arguments(p):
     from mpkeras.layers import UPSAMPLING_KINDS
 
-    p.add_argument("--filters", type=int_tuple, default=(8, 16, 32, 64), help="conv widths per level")
-    p.add_argument("--convs-per-block", type=int, default=2)
+    p.add_argument("--filters", type=flags.int_tuple, default=(8, 16, 32, 64), help="conv widths per level")
+    p.add_argument("--convs-per-block", type=flags.positive_int, default=2)
     p.add_argument("--upsampling", choices=UPSAMPLING_KINDS, default="transposed")
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--dropout", type=float, default=0.0, help="on the bottleneck features")
+    p.add_argument("--dropout", type=flags.rate, default=0.0, help="on the bottleneck features")
     pipelines.add_segmentation_arguments(p)
 
 

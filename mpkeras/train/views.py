@@ -7,6 +7,7 @@ and are scored on the held-out test views.
 import numpy as np
 import tensorflow as tf
 
+from mpkeras.errors import UsageError
 from mpkeras.train.recipe import Data
 
 
@@ -27,7 +28,7 @@ def ray_data(args, model_name, targets=("rgb",)):
     from mpkeras.data import scenes
 
     if args.dataset != "scenes":
-        raise ValueError(f"The {model_name} recipe trains on posed views with camera rays; --dataset "
+        raise UsageError(f"The {model_name} recipe trains on posed views with camera rays; --dataset "
                          f"{args.dataset!r} is not offered. Use the embedded --dataset scenes.")
     train, test = scenes.load_rays("train", args.data_dir), scenes.load_rays("test", args.data_dir)
     n = len(train["rgb"])

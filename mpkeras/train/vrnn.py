@@ -14,6 +14,7 @@ digits, a class-by-class grid for the CVRNN, and reconstructions.
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.train.recipe import Data, Recipe
 
 
@@ -50,9 +51,9 @@ def add_arguments(p, iwae_samples=100):
 
 def add_vrnn_arguments(p):
     """The VRNN and CVRNN recipes' architecture flags."""
-    p.add_argument("--latent-dim", type=int, default=16)
-    p.add_argument("--units", type=int, default=256)
-    p.add_argument("--feature-units", type=int, default=128)
+    p.add_argument("--latent-dim", type=flags.positive_int, default=16)
+    p.add_argument("--units", type=flags.positive_int, default=256)
+    p.add_argument("--feature-units", type=flags.positive_int, default=128)
     p.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
 
 

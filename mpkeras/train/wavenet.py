@@ -19,6 +19,7 @@ import wave
 
 import numpy as np
 
+from mpkeras import flags
 from mpkeras.train.recipe import Recipe
 
 
@@ -168,8 +169,8 @@ def wavenet_recipe(model, make_model, add_arguments=None, **defaults):
 
     def arguments(p):
         audio.add_audio_arguments(p)
-        p.add_argument("--sample-seconds", type=float, default=0.5, help="length of the generated clips")
-        p.add_argument("--prompt-seconds", type=float, default=0.05,
+        p.add_argument("--sample-seconds", type=flags.positive_float, default=0.5, help="length of the generated clips")
+        p.add_argument("--prompt-seconds", type=flags.positive_float, default=0.05,
                        help="test audio the continuations figure starts from")
         if add_arguments:
             add_arguments(p)
