@@ -115,13 +115,15 @@ class DeepAgent:
         anneal: decay the learning rate linearly to 0 over each ``learn`` call (steadier late training).
         seed: seeds Keras (weights), exploration and the environments.
         env_kwargs: passed to ``gymnasium.make``.
+        jit_compile: XLA-compile the traced updates.
     """
 
     algorithm = "deep"
 
     def __init__(self, model, env_id, learning_rate=1e-3, max_grad_norm=None, seed=0, env_kwargs=None,
-                 anneal=False):
+                 anneal=False, jit_compile=False):
         self.model = model
+        self.jit_compile = bool(jit_compile)
         self.anneal = bool(anneal)
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
@@ -132,7 +134,8 @@ class DeepAgent:
         model.build()
         model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=max_grad_norm))
         model.optimizer.build(model.trainable_variables)
-        self._update = tf.function(model.train_step, input_signature=[self.batch_signature()])
+        self._update = tf.function(model.train_step, input_signature=[self.batch_signature()],
+                                   jit_compile=self.jit_compile)
         self._traced = [self._update]  # the traced functions of the training loop
         specs = model.serving_endpoints()["act"][1]
         self._act = tf.function(model.act, input_signature=specs)

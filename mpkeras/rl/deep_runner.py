@@ -27,6 +27,7 @@ import numpy as np
 
 from mpkeras import flags
 from mpkeras.atomic import atomic_write
+from mpkeras.train.errors import UnsupportedFlagError
 
 # Per algorithm and environment: (steps, agent kwargs, model kwargs). Flags override these.
 DEFAULTS = {
@@ -56,6 +57,8 @@ GENERIC = {"dqn": (100_000, {}, {}), "reinforce": (500_000, {}, {"normalize_adva
 
 
 def parser(algorithm):
+    from mpkeras.train.distribute import STRATEGIES
+
     p = flags.ArgumentParser(prog=f"mpkeras train {algorithm}", description=__doc__,
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default=DEFAULT_ENV[algorithm], help="gymnasium id (flat Box observations)")
@@ -67,6 +70,12 @@ def parser(algorithm):
     p.add_argument("--seed", type=flags.seed, default=0)
     p.add_argument("--deterministic", action="store_true",
                    help="deterministic TF ops (tf.config.experimental.enable_op_determinism); slower")
+    # The flags every recipe advertises (DESIGN.md section 9).
+    p.add_argument("--strategy", choices=STRATEGIES, default="default",
+                   help="refused: the agents update from one process's rollouts and replay buffer")
+    p.add_argument("--cpu-devices", type=flags.positive_int, default=None, help="split the CPU into N logical devices")
+    p.add_argument("--jit", action=argparse.BooleanOptionalAction, default=False, help="XLA-compile the updates")
+    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute (loss-scaled updates)")
     p.add_argument("--eval-episodes", type=flags.positive_int, default=10,
                    help="final evaluation episodes (seeds 0, 1, ...)")
     p.add_argument("--eval-every", type=flags.positive_int, default=None,
@@ -173,7 +182,28 @@ BARS = {("dqn", "CartPole-v1"): 475, ("reinforce", "CartPole-v1"): 475, ("actor_
         ("actor_critic", "Pendulum-v1"): -250}
 
 
+# Why the deep agents refuse several replicas (the conformance kit still checks their models' train_step under a
+# MirroredStrategy: a user's own distributed loop gets correct gradients).
+NO_REPLICAS = ("the agents update from one process's environments and replay buffer, between environment steps; "
+               "several replicas would need a distributed data collection the agents do not have. Run several "
+               "seeds as separate processes instead")
+
+
 def run(algorithm, args):
+    from mpkeras.train import distribute
+
+    if args.cpu_devices:  # before TensorFlow starts
+        distribute.split_cpu(args.cpu_devices)
+    import keras
+
+    previous_policy = keras.config.dtype_policy()
+    try:
+        return _run(algorithm, args)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _run(algorithm, args):
     import keras
     import tensorflow as tf
 
@@ -185,10 +215,15 @@ def run(algorithm, args):
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # TensorFlow already started in this process (a test, a notebook): keep its threads
         pass
+    if args.strategy != "default":
+        raise UnsupportedFlagError(f"--strategy {args.strategy}", algorithm, NO_REPLICAS)
     keras.utils.set_random_seed(args.seed)
     if args.deterministic:
         tf.config.experimental.enable_op_determinism()
+    if args.mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16")
     steps, agent_kw, model_kw = settings(algorithm, args)
+    agent_kw["jit_compile"] = args.jit
     run_dir = args.run_dir or os.path.join(args.out, "runs", algorithm)
     os.makedirs(run_dir, exist_ok=True)
     agent = make_agent(algorithm, args.env, args.seed, agent_kw, model_kw)

@@ -48,7 +48,7 @@ class DQNAgent(DeepAgent):
     def __init__(self, model=None, env_id="CartPole-v1", buffer_size=100_000, batch_size=64, learning_starts=1000,
                  train_frequency=256, gradient_steps=128, target_update_interval=128, tau=1.0, epsilon_start=1.0,
                  epsilon_end=0.04, exploration_fraction=0.16, learning_rate=2.3e-3, max_grad_norm=10.0, seed=0,
-                 env_kwargs=None, model_kwargs=None, anneal=False):
+                 env_kwargs=None, model_kwargs=None, anneal=False, jit_compile=False):
         from mpkeras.models.rl import DQN
 
         spaces = env_spaces(env_id, **(env_kwargs or {}))
@@ -67,11 +67,11 @@ class DQNAgent(DeepAgent):
         self.tau = float(tau)
         self.epsilon_start, self.epsilon_end = float(epsilon_start), float(epsilon_end)
         self.exploration_fraction = float(exploration_fraction)
-        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal)
+        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal, jit_compile)
         model.update_target()
         self.gradient_steps_done = tf.Variable(0, dtype=tf.int64, trainable=False)
         signature = {k: tf.TensorSpec((None, *s.shape), s.dtype) for k, s in self.batch_signature().items()}
-        self._burst_fn = tf.function(self._burst, input_signature=[signature])
+        self._burst_fn = tf.function(self._burst, input_signature=[signature], jit_compile=self.jit_compile)
         self._traced = [self._burst_fn]
         self._q = tf.function(model.q_values, input_signature=[tf.TensorSpec((None, model.observation_dim))])
 

@@ -107,12 +107,12 @@ class REINFORCEAgent(_PolicyAgent):
     eval_every = 20_000
 
     def __init__(self, model=None, env_id="CartPole-v1", episodes_per_update=8, learning_rate=1e-3,
-                 max_grad_norm=None, seed=0, env_kwargs=None, model_kwargs=None, anneal=False):
+                 max_grad_norm=None, seed=0, env_kwargs=None, model_kwargs=None, anneal=False, jit_compile=False):
         from mpkeras.models.rl import REINFORCE
 
         model = _model_for(REINFORCE, env_id, env_kwargs, model, model_kwargs)
         self.episodes_per_update = int(episodes_per_update)
-        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal)
+        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal, jit_compile)
         self.env = make_vector_env(env_id, self.episodes_per_update, **self.env_kwargs)
         self._reset_seed = self.seed
 
@@ -165,12 +165,12 @@ class A2CAgent(_PolicyAgent):
     algorithm = "actor_critic"
 
     def __init__(self, model=None, env_id="Pendulum-v1", num_envs=16, n_steps=8, learning_rate=1e-3,
-                 max_grad_norm=0.5, seed=0, env_kwargs=None, model_kwargs=None, anneal=False):
+                 max_grad_norm=0.5, seed=0, env_kwargs=None, model_kwargs=None, anneal=False, jit_compile=False):
         from mpkeras.models.rl import ActorCritic
 
         model = _model_for(ActorCritic, env_id, env_kwargs, model, model_kwargs)
         self.num_envs, self.n_steps = int(num_envs), int(n_steps)
-        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal)
+        super().__init__(model, env_id, learning_rate, max_grad_norm, seed, env_kwargs, anneal, jit_compile)
         self.env = make_vector_env(env_id, self.num_envs, **self.env_kwargs)
         self.observation, _ = self.env.reset(seed=self.seed)
         self.running_return = np.zeros(self.num_envs)

@@ -95,7 +95,7 @@ def _one_sgd_step(name, strategy, duplicate):
     if strategy is not tf.distribute.get_strategy():
         distribute.build_from_local_batch(model, (x, y))  # as the recipe runner does
     if duplicate:  # the same examples on each replica
-        x, y = tf.nest.map_structure(lambda a: np.concatenate([a, a]), (x, y))
+        x, y = tf.nest.map_structure(lambda a: None if a is None else np.concatenate([a, a]), (x, y))
     before = [np.array(v.numpy()) for v in model.weights]
     model.fit(x, y, batch_size=_batch_size(x), epochs=1, verbose=0, shuffle=False)
     return model, before

@@ -181,8 +181,18 @@ def _vector_step_outputs(step):
     return wrapped
 
 
+def refuse_unsupported_flags(model, name, args):
+    """Raises :class:`UnsupportedFlagError` for a flag of the matrix that ``model`` declares it cannot train under."""
+    from mpkeras.models.common import FLAG_OPTIONS, unsupported_flags
+
+    asked = {"replicas": args.strategy != "default", "mixed_precision": args.mixed_precision, "jit": args.jit}
+    for flag, reason in unsupported_flags(model).items():
+        if asked.get(flag):
+            raise UnsupportedFlagError(FLAG_OPTIONS[flag], name, reason)
+
+
 def run(recipe: Recipe, args) -> dict:
-    """Runs one recipe with parsed ``args``; see :class:`Recipe`."""
+    """Runs one recipe with parsed ``args``; see :class:`Recipe`. The global dtype policy is restored after."""
     # Logical devices must be configured before TensorFlow's runtime starts.
     from mpkeras.train import distribute
 
@@ -190,10 +200,20 @@ def run(recipe: Recipe, args) -> dict:
         distribute.split_cpu(args.cpu_devices)
 
     import keras
+
+    previous_policy = keras.config.dtype_policy()
+    try:
+        return _run(recipe, args)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _run(recipe, args):
+    import keras
     import numpy as np
     import tensorflow as tf
 
-    from mpkeras.train import checks
+    from mpkeras.train import checks, distribute
     from mpkeras.train import figures as figs
     from mpkeras.train.callbacks import (AtomicBackupAndRestore, RaiseOnNonFinite, atomic_write_text,
                                          remove_stale_temporaries)
@@ -239,6 +259,7 @@ def run(recipe: Recipe, args) -> dict:
         keras.utils.set_random_seed(args.seed)
         with strategy.scope():
             model = recipe.make_model(args, data)
+            refuse_unsupported_flags(model, recipe.model, args)
             # Build (resuming needs the weights) from zeros of the input spec: drawing a real
             # batch would advance the stateful RNG of augmentation layers in the pipeline.
             sample = tf.nest.map_structure(lambda s: tf.zeros([2, *s.shape[1:]], s.dtype), train_ds.element_spec)
@@ -250,6 +271,9 @@ def run(recipe: Recipe, args) -> dict:
             optimizer = make_optimizer(args, steps_per_epoch=int(train_ds.cardinality()), epochs=epochs)
             extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
             model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
+            if args.jit and not model.jit_compile:  # Keras turns XLA off for layers without XLA support
+                raise UnsupportedFlagError("--jit", recipe.model, "Keras turned XLA off: a layer of this "
+                                           "configuration has supports_jit=False")
             if args.strategy != "default":
                 distribute.build_from_local_batch(model, sample)
             if args.strategy == "multi_worker":
