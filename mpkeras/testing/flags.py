@@ -9,8 +9,6 @@ Each ``check_*`` takes a registry name, raises ``AssertionError`` naming the mod
 and what broke, and returns ``None``, or the reason of a declared opt-out.
 """
 
-import functools
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -25,19 +23,14 @@ from mpkeras.train import distribute
 FLAGS = ("replicas", "mixed_precision", "jit")
 
 
-@functools.cache
 def replica_strategy():
-    """One ``MirroredStrategy`` over two logical CPU devices, shared by every check of the process.
-
-    Several strategy instances in one process can leave their collective ops waiting on
-    each other ("CollectiveReduceV2 ... previous operation"), so the kit makes only one.
-    """
-    devices = tf.config.list_logical_devices("CPU")
-    if len(devices) < 2:
+    """The recipes' ``MirroredStrategy`` (one per process), which must have two replicas here."""
+    strategy = distribute.make_strategy("mirrored")
+    if strategy.num_replicas_in_sync != 2:
         raise AssertionError(
-            "The replica check needs 2 logical CPU devices; call mpkeras.train.distribute.split_cpu(2) before "
-            "TensorFlow starts (tests/conftest.py does).")
-    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+            f"The replica check needs 2 replicas, the strategy has {strategy.num_replicas_in_sync}: call "
+            "mpkeras.train.distribute.split_cpu(2) before TensorFlow starts (tests/conftest.py does).")
+    return strategy
 
 
 def check_declared_opt_outs(name):

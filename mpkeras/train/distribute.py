@@ -1,5 +1,6 @@
 """tf.distribute strategies for the recipes."""
 
+import functools
 import json
 import os
 
@@ -41,10 +42,8 @@ def make_strategy(name):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        if tf.config.list_logical_devices("GPU"):
-            return tf.distribute.MirroredStrategy()
-        devices = [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices=devices)
+        gpus = tf.config.list_logical_devices("GPU")
+        return _mirrored(tuple(d.name for d in gpus or tf.config.list_logical_devices("CPU")))
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise UsageError(
@@ -75,6 +74,14 @@ def build_from_local_batch(model, batch):
             model._symbolic_build(data_batch=batch)  # pylint: disable=protected-access
 
     model._maybe_symbolic_build = symbolic_build  # pylint: disable=protected-access
+
+
+@functools.cache
+def _mirrored(devices):
+    # One strategy per device set and process: several MirroredStrategy instances in one process can leave
+    # their collective ops waiting on each other ("CollectiveReduceV2 ... previous operation"), which a
+    # second recipe run in a notebook or a test process would hit.
+    return tf.distribute.MirroredStrategy(devices=list(devices))
 
 
 def is_chief():

@@ -183,12 +183,14 @@ def _vector_step_outputs(step):
 
 def refuse_unsupported_flags(model, name, args):
     """Raises :class:`UnsupportedFlagError` for a flag of the matrix that ``model`` declares it cannot train under."""
-    from mpkeras.models.common import FLAG_OPTIONS, unsupported_flags
+    from mpkeras.models.common import unsupported_flags
 
-    asked = {"replicas": args.strategy != "default", "mixed_precision": args.mixed_precision, "jit": args.jit}
+    asked = {"replicas": f"--strategy {args.strategy}" if args.strategy != "default" else None,
+             "mixed_precision": "--mixed-precision" if args.mixed_precision else None,
+             "jit": "--jit" if args.jit else None}
     for flag, reason in unsupported_flags(model).items():
         if asked.get(flag):
-            raise UnsupportedFlagError(FLAG_OPTIONS[flag], name, reason)
+            raise UnsupportedFlagError(asked[flag], name, reason)
 
 
 def run(recipe: Recipe, args) -> dict:
