@@ -42,6 +42,8 @@ def float16_signatures(out_dir, name):
 def run_one(name, flag, data_dir):
     with tempfile.TemporaryDirectory(prefix=f"matrix-{name}-{flag}-") as out:
         cmd = [sys.executable, "-m", "mpkeras.cli", "train", name, "--smoke", *FLAGS[flag], "--out", out]
+        if flag != "mixed":  # the export matters for mixed precision (float32 signatures); skip it elsewhere
+            cmd.append("--no-export")
         if name not in ("dqn", "reinforce", "actor_critic"):
             cmd += ["--data-dir", data_dir, "--verbose", "0"]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
@@ -69,6 +71,7 @@ def main(argv=None):
     p.add_argument("--flags", default=",".join(FLAGS), help="comma-separated subset of " + ",".join(FLAGS))
     p.add_argument("--jobs", type=int, default=1, help="runs at a time")
     p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
+    p.add_argument("--merge", action="store_true", help="keep the other rows of an existing flag_matrix.json")
     args = p.parse_args(argv)
     sys.path.insert(0, ROOT)
     from mpkeras.registry import list_models
@@ -84,7 +87,14 @@ def main(argv=None):
                   f"{row.get('message', '') or row.get('stderr', '')[-300:]}", flush=True)
             rows.append(row)
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "flag_matrix.json"), "w") as f:
+    path = os.path.join(args.out, "flag_matrix.json")
+    if args.merge and os.path.exists(path):
+        with open(path) as f:
+            done = {(r["model"], r["flag"]) for r in rows}
+            rows = [r for r in json.load(f) if (r["model"], r["flag"]) not in done] + rows
+        names = sorted({r["model"] for r in rows})
+        flags = [f for f in FLAGS if any(r["flag"] == f for r in rows)]
+    with open(path, "w") as f:
         json.dump(rows, f, indent=1)
     table = {(r["model"], r["flag"]): r for r in rows}
     lines = ["| model | " + " | ".join(f"`{' '.join(FLAGS[f])}`" for f in flags) + " |",
@@ -92,8 +102,8 @@ def main(argv=None):
     for name in names:
         cells = []
         for f in flags:
-            r = table[(name, f)]
-            cells.append({"ok": f"ok ({r['seconds']:.0f} s)", "refused": "refused: " + r.get("message", "").split(
+            r = table.get((name, f), {"status": "not run"})
+            cells.append("not run" if r["status"] == "not run" else {"ok": f"ok ({r['seconds']:.0f} s)", "refused": "refused: " + r.get("message", "").split(
                 ": ", 2)[-1], "failed": "**FAILED**"}[r["status"]])
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     with open(os.path.join(args.out, "flag_matrix.md"), "w") as f:

@@ -121,6 +121,33 @@ def test_multi_worker_strategy_with_two_local_workers(tmp_path, data_dir):
     np.testing.assert_allclose(chief["history"]["loss"], alone["history"]["loss"], rtol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["gan", "realnvp"])
+def test_multi_worker_gan_and_flow_train_in_lockstep(name, tmp_path, data_dir):
+    """A two-player model (two optimizers, their own steps) and a flow under two local workers: both workers end
+    with the same weights, so they report the same test metrics; the losses are finite; only the chief writes.
+
+    (Their trajectories are not compared with one worker's: the GAN draws z per replica, and the flow's actnorm
+    initializes from each worker's share of the first batch.)
+    """
+    workers = [f"localhost:{p}" for p in _free_ports(2)]
+    procs = []
+    for i in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})}
+        cmd = [sys.executable, os.path.join(ROOT, "recipes", f"{name}.py"), "--smoke", "--strategy", "multi_worker",
+               "--data-dir", data_dir, "--verbose", "0", "--out", str(tmp_path / f"w{i}")]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    chief = json.loads((tmp_path / "w0" / "runs" / name / "metrics.json").read_text())
+    assert chief["replicas"] == 2
+    assert all(np.all(np.isfinite(v)) for v in chief["history"].values())
+    assert (tmp_path / "w0" / "exported" / name / "1").is_dir()
+    assert not (tmp_path / "w1").exists(), "the non-chief worker wrote into its --out"
+    metric_lines = [[line for line in out.splitlines() if line.startswith("  ")] for out, _ in outs]
+    assert metric_lines[0] and metric_lines[0] == metric_lines[1], metric_lines
+
+
 def test_backup_is_atomic_and_training_resumes(tmp_path):
     """A run killed after epoch 2 resumes at epoch 2 from the backup, with optimizer state."""
     x = np.random.default_rng(0).uniform(size=(32, 4)).astype(np.float32)

@@ -45,8 +45,21 @@ class ActNorm(FlowLayer):
         """Sets b and log_s from the batch ``x`` unless already initialized; returns an op to depend on."""
         axes = list(range(x.shape.rank - 1))
 
+        def moments():
+            x_ = tf.stop_gradient(x)
+            return tf.reduce_mean(x_, axes), tf.reduce_mean(tf.square(x_), axes)
+
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            # The global batch's statistics, so that every replica (and worker) starts from the same values.
+            # A cross-replica reduction cannot run inside tf.cond, so under a strategy it runs on every
+            # training step (2 C numbers); the assignment below still happens once.
+            global_moments = context.all_reduce(tf.distribute.ReduceOp.MEAN, list(moments()))
+            moments = lambda: global_moments  # noqa: E731
+
         def init():
-            mean, variance = tf.nn.moments(tf.stop_gradient(x), axes)
+            mean, mean_square = moments()
+            variance = tf.maximum(mean_square - tf.square(mean), 0.0)
             self.bias.assign(-mean)
             self.log_scale.assign(-tf.math.log(tf.sqrt(variance) + self.epsilon))
             self.initialized.assign(tf.ones_like(self.initialized))

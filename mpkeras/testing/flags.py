@@ -73,7 +73,7 @@ def _opt_out(name, flag):
     return reason
 
 
-def _one_sgd_step(name, strategy, duplicate):
+def _one_sgd_step(name, strategy, duplicate=False):
     """Weights before and after one ``fit`` step with momentum SGD under ``strategy``.
 
     Momentum SGD has optimizer slots (created under the strategy, as Adam's are) and
@@ -128,6 +128,16 @@ def check_replicas(name):
             f"{name}: one step on 2 replicas changed {v.path} by {ratio:.3f} x the single-device change "
             f"(max error {error:.2g} of the largest change). A ratio near 2 means the loss is a per-replica "
             "mean: reduce per-example losses with mpkeras.models.common.average_loss (global batch).")
+    # Different examples on each replica (the fixture batch split in two): the replicas must still hold the
+    # same weights after the step. State set from a replica's own examples (a data-dependent initialization,
+    # say) would drift apart here, where identical copies of a batch cannot show it.
+    split, _ = _one_sgd_step(name, strategy)
+    for v in split.weights:
+        copies = [np.asarray(c) for c in strategy.experimental_local_results(v)]
+        for c in copies[1:]:
+            np.testing.assert_allclose(c, copies[0], rtol=1e-6, atol=1e-7, err_msg=(
+                f"{name}: after a step on different examples per replica, the replicas' copies of {v.path} "
+                "disagree: reduce any statistic of the batch across replicas (ReplicaContext.all_reduce)"))
 
 
 def check_mixed_precision(name, steps=3):
