@@ -13,15 +13,16 @@ def split_dtype_policy(kwargs):
 
     Flows (log-determinants), renderers (positional encodings, compositing weights) and body models
     (kinematic chains) hold sums and products of many terms that float16 rounds badly; a mixed policy on
-    the model itself would also read its weights as float16 inside ``call``. Such a model computes in
-    float32 and builds its neural networks with the policy this returns: the one the caller asked for
-    (``dtype=``), or else the global one, so ``mixed_float16`` still runs the networks in float16.
+    the model itself would also read its weights as float16 inside ``call``. Such a model computes in its
+    variables' dtype (float32 under ``mixed_float16``; float64 stays float64) and builds its neural networks
+    with the policy this returns: the one the caller asked for (``dtype=``), or else the global one, so
+    ``mixed_float16`` still runs the networks in float16.
 
     Args:
-        kwargs: the model's ``**kwargs``; its ``dtype`` is replaced by ``"float32"`` in place.
+        kwargs: the model's ``**kwargs``; its ``dtype`` is replaced in place by the policy's variable dtype.
     """
     policy = keras.dtype_policies.get(kwargs.pop("dtype", None) or keras.config.dtype_policy())
-    kwargs["dtype"] = "float32"
+    kwargs["dtype"] = policy.variable_dtype
     return policy
 
 
@@ -46,6 +47,14 @@ def unsupported_flags(model):
     return dict(method()) if method is not None else {}
 
 
+def _replicas():
+    """Replicas a loss computed here is split over: the strategy's inside a replicated step, else 1 (a call
+    outside any step sees the whole batch)."""
+    if tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context():
+        return 1
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
 def average_loss(per_example):
     """The mean of per-example losses (B, ...) over the *global* batch, as a float32 scalar.
 
@@ -58,8 +67,8 @@ def average_loss(per_example):
     per_example = tf.cast(per_example, tf.float32)
     if per_example.shape.rank is not None and per_example.shape.rank > 1:
         per_example = tf.reduce_mean(per_example, axis=list(range(1, per_example.shape.rank)))
-    if tf.distribute.in_cross_replica_context() and tf.distribute.has_strategy():
-        return tf.reduce_mean(per_example)  # called outside a step, on the whole batch
+    if _replicas() == 1:
+        return tf.reduce_mean(per_example)
     return tf.nn.compute_average_loss(per_example)
 
 
@@ -68,7 +77,7 @@ def unscale_loss(loss):
 
     Keras's ``train_step`` reports ``compute_loss`` values the same way.
     """
-    return loss * tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
+    return loss * tf.cast(_replicas(), loss.dtype)
 
 
 def with_regularization(loss, losses):
@@ -77,7 +86,7 @@ def with_regularization(loss, losses):
     if not losses:
         return loss
     total = tf.add_n([tf.cast(tf.reduce_sum(term), tf.float32) for term in losses])
-    return loss + total / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
+    return loss + total / tf.cast(_replicas(), tf.float32)
 
 
 def check_input(x, expected_shape, name, dtype=tf.float32):
@@ -92,8 +101,8 @@ def check_input(x, expected_shape, name, dtype=tf.float32):
     Raises:
         TypeError / ValueError naming the expected and the given dtype or shape.
     """
-    if isinstance(x, tf.Tensor | tf.Variable) and x.dtype != dtype and x.dtype.is_floating and dtype.is_floating:
-        # Another float width: Keras casts a layer's inputs to float16 under mixed precision.
+    if isinstance(x, tf.Tensor | tf.Variable) and x.dtype in (tf.float16, tf.bfloat16) and dtype.is_floating:
+        # Keras casts a layer's inputs to its compute dtype under mixed precision.
         x = tf.cast(x, dtype)
     if isinstance(x, tf.Tensor | tf.Variable) and x.dtype != dtype:
         raise TypeError(

@@ -28,6 +28,7 @@ import numpy as np
 from mpkeras import flags
 from mpkeras.atomic import atomic_write
 from mpkeras.train.errors import UnsupportedFlagError
+from mpkeras.train.recipe import run_isolated
 
 # Per algorithm and environment: (steps, agent kwargs, model kwargs). Flags override these.
 DEFAULTS = {
@@ -190,17 +191,7 @@ NO_REPLICAS = ("the agents update from one process's environments and replay buf
 
 
 def run(algorithm, args):
-    from mpkeras.train import distribute
-
-    if args.cpu_devices:  # before TensorFlow starts
-        distribute.split_cpu(args.cpu_devices)
-    import keras
-
-    previous_policy = keras.config.dtype_policy()
-    try:
-        return _run(algorithm, args)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
+    return run_isolated(args, lambda: _run(algorithm, args))
 
 
 def _run(algorithm, args):

@@ -193,21 +193,25 @@ def refuse_unsupported_flags(model, name, args):
             raise UnsupportedFlagError(asked[flag], name, reason)
 
 
-def run(recipe: Recipe, args) -> dict:
-    """Runs one recipe with parsed ``args``; see :class:`Recipe`. The global dtype policy is restored after."""
-    # Logical devices must be configured before TensorFlow's runtime starts.
+def run_isolated(args, fn):
+    """``fn()`` after splitting the CPU into ``args.cpu_devices`` logical devices (before TensorFlow starts), with
+    the global dtype policy restored afterwards (``--mixed-precision`` sets it for the run only)."""
     from mpkeras.train import distribute
 
     if args.cpu_devices:
         distribute.split_cpu(args.cpu_devices)
-
     import keras
 
     previous_policy = keras.config.dtype_policy()
     try:
-        return _run(recipe, args)
+        return fn()
     finally:
         keras.config.set_dtype_policy(previous_policy)
+
+
+def run(recipe: Recipe, args) -> dict:
+    """Runs one recipe with parsed ``args``; see :class:`Recipe`."""
+    return run_isolated(args, lambda: _run(recipe, args))
 
 
 def _run(recipe, args):

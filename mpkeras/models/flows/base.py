@@ -41,9 +41,12 @@ class FlowModel(keras.Model):
 
     condition_keys = ()
     """Names of the conditioning inputs (dict keys next to ``data_key``)."""
-    flow_dtype = "float32"
-    """The dtype of x, z, the log-densities and log-determinants, whatever the policy (see
-    :func:`mpkeras.models.common.split_dtype_policy`); the coupling layers cast their networks' outputs back."""
+    @property
+    def flow_dtype(self):
+        """The dtype of x, z, the log-densities and log-determinants: the variables' (float32 under mixed
+        precision, see :func:`mpkeras.models.common.split_dtype_policy`); the couplings cast their networks'
+        outputs to it."""
+        return self.compute_dtype
     data_key = "images"
 
     def __init__(self, input_shape, num_bins=None, **kwargs):

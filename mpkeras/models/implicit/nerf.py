@@ -124,8 +124,8 @@ class RadianceField(keras.layers.Layer):
     def __init__(self, hidden_units=(128, 128, 128, 128), colour_units=64, position_frequencies=8,
                  direction_frequencies=4, skip=None, network_dtype=None, **kwargs):
         # The encodings sin(2^k pi p) need float32 (2^k pi p reaches thousands); the MLPs take network_dtype.
-        network_dtype = network_dtype or split_dtype_policy(kwargs)
-        kwargs["dtype"] = "float32"
+        network_dtype = keras.dtype_policies.get(network_dtype or split_dtype_policy(kwargs))
+        kwargs["dtype"] = network_dtype.variable_dtype
         super().__init__(**kwargs)
         self.hidden_units = tuple(hidden_units)
         self.colour_units = colour_units
