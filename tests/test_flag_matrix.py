@@ -27,16 +27,17 @@ def _card(report):
         return json.load(f)
 
 
-@pytest.mark.parametrize("name", ["glow", "vrnn"])
+@pytest.mark.parametrize("name", ["realnvp", "vrnn"])
 def test_mixed_precision_recipes_train_and_export_float32(name, tmp_path, mnist5k_dir):
-    """glow (AddV2 of half and float) and vrnn (ConcatV2 of float16 and float32) crashed under the flag."""
+    """The flows (AddV2 of half and float) and vrnn (ConcatV2 of float16 and float32) crashed under the flag.
+    (Glow's recipe is the slower flow; the kit checks the Glow model under mixed precision.)"""
     report = _smoke(name, tmp_path, mnist5k_dir, "--mixed-precision")
     assert report["args"]["mixed_precision"] is True
     assert all(np.isfinite(v) for v in report["test"].values() if isinstance(v, float)), report["test"]
     for signature, io in _card(report)["signatures"].items():
         dtypes = {d["dtype"] for side in ("inputs", "outputs") for d in io[side].values()}
         assert "float16" not in dtypes, f"{name}/{signature} serves float16 after mixed-precision training"
-    served = tf.saved_model.load(report["export"]).signatures["log_prob" if name == "glow" else "log_prob_bound"]
+    served = tf.saved_model.load(report["export"]).signatures["log_prob" if name == "realnvp" else "log_prob_bound"]
     assert all(t.dtype == tf.float32 for t in served.structured_outputs.values() if t.dtype.is_floating)
 
 
