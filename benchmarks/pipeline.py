@@ -17,8 +17,9 @@ seeds a run:
 * **step**: the recipe's own model at its default size, built and compiled as ``build_and_compile`` in
   ``mpkeras/train/recipe.py`` does (zeros of the element spec, ``build_from_data`` where there is one, the recipe's
   optimizer, compile arguments and ``--jit`` default), fitted on ``--step-batches`` batches cached in memory and
-  repeated, so no pipeline work is left in the loop. One epoch traces, a short one sizes the epochs to about
-  ``--seconds``, then the median of 3 timed epochs.
+  repeated, so no pipeline work is left in the loop. One epoch traces, a short one sizes the epochs, then the median
+  of 3 timed epochs. Pipeline and step epochs alternate in 3 rounds of ``--seconds`` / 3 each, so that load from
+  other processes on a shared machine hits both alike.
 * **ratio** = pipeline / step. Issue 20 asks for at least 10: the data must not starve a device that trains ten
   times faster than these 2 CPU cores.
 
@@ -85,21 +86,15 @@ def _epoch_start(train, repeats=3):
     return statistics.median(times)
 
 
-def pipeline_rate(train, seconds, batches=None):
-    """Samples/s of reading ``train`` (already read once): whole epochs until ``seconds`` have passed, each from a
-    fresh iterator as ``fit`` reads them (so a shuffle buffer refills), median over the epochs; or exactly
-    ``batches`` batches of it repeated."""
-    _drain(train.take(1))  # traces the graph loop for this element spec
+def pipeline_epochs(train, seconds, batches=None):
+    """(examples, seconds) of each whole epoch of ``train`` read until ``seconds`` have passed, each from a fresh
+    iterator as ``fit`` reads them (so a shuffle buffer refills); or of exactly ``batches`` batches of it repeated."""
     if batches:
-        examples, elapsed = _drain(train.repeat().take(batches))
-        return {"pipeline_samples_per_s": examples / elapsed, "pipeline_batches": batches,
-                "pipeline_seconds": elapsed, "epoch_start_ms": 1000 * _epoch_start(train, 1)}
+        return [_drain(train.repeat().take(batches))]
     epochs = []
     while not epochs or sum(e[1] for e in epochs) < seconds:
         epochs.append(_drain(train))
-    return {"pipeline_samples_per_s": statistics.median(e[0] / e[1] for e in epochs),
-            "pipeline_epochs": len(epochs), "pipeline_seconds": sum(e[1] for e in epochs),
-            "epoch_start_ms": 1000 * _epoch_start(train)}
+    return epochs
 
 
 def build_like_runner(recipe, args, data):
@@ -118,24 +113,34 @@ def build_like_runner(recipe, args, data):
     return model
 
 
-def step_rate(model, train, batches, seconds, steps=None):
-    """Samples/s of ``model.fit`` on ``batches`` batches of ``train`` cached in memory (median of 3 epochs)."""
-    small = train.take(batches).cache()
-    sizes = [leading_size(b) for b in small]  # fills the cache
-    ds = small.repeat()
-    model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # traces
-    if steps is None:  # a short epoch (without fit's set-up) sizes the timed ones
-        probe = EpochTimer()
-        model.fit(ds, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False, callbacks=[probe])
-        steps = int(np.clip(seconds / (probe.times[0] / 3), 2, 500))
-    timer = EpochTimer()
-    model.fit(ds, steps_per_epoch=steps, epochs=3, verbose=0, shuffle=False, callbacks=[timer])
-    return {"step_samples_per_s": statistics.mean(sizes) * steps / statistics.median(timer.times),
-            "step_steps": steps, "batch_size": sizes[0], "step_ms": 1000 * statistics.median(timer.times) / steps}
+class StepTimer:
+    """``model.fit`` on ``batches`` batches of ``train`` cached in memory and repeated; the first epoch traces, a
+    short one sizes the timed epochs to about ``seconds`` (or ``steps`` steps), ``epoch_seconds()`` times one."""
+
+    def __init__(self, model, train, batches, seconds, steps=None):
+        small = train.take(batches).cache()
+        sizes = [leading_size(b) for b in small]  # fills the cache
+        self.model, self.ds, self.batch_size = model, small.repeat(), statistics.mean(sizes)
+        self._fit(2)  # traces
+        if steps is None:
+            steps = int(np.clip(seconds / (self._fit(3) / 3), 2, 500))
+        self.steps = steps
+
+    def _fit(self, steps):
+        timer = EpochTimer()  # the epoch alone, without fit's set-up
+        self.model.fit(self.ds, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
+        return timer.times[0]
+
+    def epoch_seconds(self):
+        return self._fit(self.steps)
 
 
-def measure(name, data_dir, seconds, batches, step_batches):
-    """One row: the pipeline and step rates of recipe ``name`` and their ratio."""
+def measure(name, data_dir, seconds, batches, step_batches, rounds=3):
+    """One row: the pipeline and step rates of recipe ``name`` and their ratio.
+
+    Pipeline epochs and step epochs alternate over ``rounds`` rounds (medians), so that load from other processes
+    on a shared machine hits both alike.
+    """
     recipe = load_recipe(name)
     if not isinstance(recipe, Recipe):
         return {"model": name, "skipped": NO_PIPELINE}
@@ -146,9 +151,17 @@ def measure(name, data_dir, seconds, batches, step_batches):
     data = recipe.make_data(args)
     warm = sum(1 for _ in data.train)  # first pass: TFDS reads, cache fills
     row.update(make_data_and_first_pass_seconds=time.perf_counter() - start, batches_per_epoch=warm)
-    row.update(pipeline_rate(data.train, seconds, batches))
-    model = build_like_runner(recipe, args, data)
-    row.update(step_rate(model, data.train, step_batches, seconds, steps=batches))
+    _drain(data.train.take(1))  # traces the graph loop for this element spec
+    step = StepTimer(build_like_runner(recipe, args, data), data.train, step_batches, seconds / rounds, batches)
+    epochs, step_seconds = [], []
+    for _ in range(rounds):
+        epochs += pipeline_epochs(data.train, seconds / rounds, batches)
+        step_seconds.append(step.epoch_seconds())
+    row.update(pipeline_samples_per_s=statistics.median(n / t for n, t in epochs), pipeline_epochs=len(epochs),
+               pipeline_seconds=sum(t for _, t in epochs), epoch_start_ms=1000 * _epoch_start(data.train),
+               step_samples_per_s=step.batch_size * step.steps / statistics.median(step_seconds),
+               step_steps=step.steps, batch_size=int(step.batch_size),
+               step_ms=1000 * statistics.median(step_seconds) / step.steps)
     row["ratio"] = row["pipeline_samples_per_s"] / row["step_samples_per_s"]
     return row
 
@@ -184,7 +197,8 @@ def main(argv=None):
     p.add_argument("--models", default=None, help="comma-separated names (default: every registered model)")
     p.add_argument("--seconds", type=float, default=2.0, help="time budget of each timed measurement")
     p.add_argument("--batches", type=int, default=None,
-                   help="read exactly this many pipeline batches and time this many steps per epoch (for tests)")
+                   help="read exactly this many pipeline batches a round (pipeline_epochs counts the rounds) and time "
+                        "this many steps an epoch (for tests)")
     p.add_argument("--step-batches", type=int, default=4, help="batches cached in memory for the step timing")
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "mpkeras-bench-tfds"),
                    help="TFDS data_dir; the embedded sets are built there once")

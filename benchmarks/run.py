@@ -10,7 +10,8 @@ other scripts in ``benchmarks/`` time the recipes' architectures). Per model:
 * **training**: ``model.fit`` on the fixture batch repeated (``--steps`` steps after a warm-up epoch that traces,
   median of 3 epochs), compiled with ``jit_compile=False`` and ``True``; samples/s = batch x steps / seconds. A
   model XLA cannot compile is reported with the error. A third timing (without XLA) builds the model under the
-  ``mixed_float16`` dtype policy, restored after. A model whose fixture declares XLA or mixed precision
+  ``mixed_float16`` dtype policy, restored after. The three models' timed epochs alternate, so that load from
+  other processes hits them alike. A model whose fixture declares XLA or mixed precision
   unsupported (``mpkeras.testing.get_fixture(name).unsupported``, what its recipe refuses) is reported as refused
   with the fixture's reason, not timed: Keras would silently compile it without XLA. On a CPU without float16
   units, mixed precision is expected to be slower (casts, loss scaling); the ratio says by how much.
@@ -29,6 +30,7 @@ Writes one JSON file and a Markdown table.
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -87,31 +89,40 @@ def _reason(e):
     return f"{type(e).__name__}: {lines[0][:160] if lines else ''}"
 
 
-def training(name, jit, steps, policy=None):
-    """Samples/s of ``fit`` on the fixture of ``name``; ``policy``: the dtype policy to build under (then restored)."""
+@contextlib.contextmanager
+def dtype_policy(policy):
+    """The global Keras dtype policy set to ``policy`` (None: unchanged) inside the block, restored after."""
     previous = keras.config.dtype_policy()
     if policy:
         keras.config.set_dtype_policy(policy)
     try:
-        return _training(name, jit, steps)
+        yield
     finally:
         keras.config.set_dtype_policy(previous)
 
 
-def _training(name, jit, steps):
-    model, fx = build(name)
-    if hasattr(model, "build_from_data"):  # e.g. GANs, whose call() takes z: build as the recipe runner does
-        model.build_from_data(fx.x)
-    else:
-        model(fx.x)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit, **fx.compile_kwargs)
-    data = fx.x if fx.y is None else (fx.x, fx.y)
-    batch = len(tf.nest.flatten(fx.x)[0])
-    ds = tf.data.Dataset.from_tensors(data).cache().repeat()
-    timer = EpochTimer()
-    model.fit(ds, steps_per_epoch=max(2, steps // 5), epochs=1, verbose=0)
-    model.fit(ds, steps_per_epoch=steps, epochs=3, verbose=0, callbacks=[timer])
-    return batch * steps / statistics.median(timer.times)
+class Trainer:
+    """The fixture model of ``name`` built and compiled under ``policy``, with one warm-up epoch (which traces);
+    ``epoch_seconds()`` times one more epoch of ``steps`` steps on the fixture batch repeated."""
+
+    def __init__(self, name, jit, steps, policy=None):
+        self.policy, self.steps = policy, steps
+        with dtype_policy(policy):
+            self.model, fx = build(name)
+            if hasattr(self.model, "build_from_data"):  # e.g. GANs, whose call() takes z: as the recipe runner does
+                self.model.build_from_data(fx.x)
+            else:
+                self.model(fx.x)
+            self.model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit, **fx.compile_kwargs)
+            self.batch = len(tf.nest.flatten(fx.x)[0])
+            self.ds = tf.data.Dataset.from_tensors(fx.x if fx.y is None else (fx.x, fx.y)).cache().repeat()
+            self.model.fit(self.ds, steps_per_epoch=max(2, steps // 5), epochs=1, verbose=0)
+
+    def epoch_seconds(self):
+        timer = EpochTimer()
+        with dtype_policy(self.policy):
+            self.model.fit(self.ds, steps_per_epoch=self.steps, epochs=1, verbose=0, callbacks=[timer])
+        return timer.times[0]
 
 
 def serving(name, base_dir, repeats):
@@ -148,19 +159,32 @@ TRAININGS = (("train_samples_per_s", "float32", None, False, None),
 """Row key, label, the fixture's flag name, ``jit_compile`` and dtype policy of each training timing."""
 
 
-def training_row(name, steps):
-    """The training timings of ``name`` (float32, XLA, mixed precision), each with its error or refusal."""
-    row = {}
+def training_row(name, steps, rounds=3):
+    """The training timings of ``name`` (float32, XLA, mixed precision), each with its error or refusal.
+
+    The configurations' epochs alternate, ``rounds`` each (median), so that load from other processes on a shared
+    machine hits all of them alike and their ratios stay fair.
+    """
+    row, trainers = {}, {}
     unsupported = get_fixture(name).unsupported
     for key, _, flag, jit, policy in TRAININGS:
         if flag in unsupported:
             row[key], row[f"{key}_refused"] = None, unsupported[flag]
             continue
         try:
-            row[key] = training(name, jit, steps, policy)
+            trainers[key] = Trainer(name, jit, steps, policy)
         except Exception as e:  # noqa: BLE001  (reported, not hidden: the table says why)
-            row[key] = None
-            row[f"{key}_error"] = _reason(e)
+            row[key], row[f"{key}_error"] = None, _reason(e)
+    times = {key: [] for key in trainers}
+    for _ in range(rounds):
+        for key, trainer in list(trainers.items()):
+            try:
+                times[key].append(trainer.epoch_seconds())
+            except Exception as e:  # noqa: BLE001
+                row[key], row[f"{key}_error"] = None, _reason(e)
+                del trainers[key]
+    for key, trainer in trainers.items():
+        row[key] = trainer.batch * steps / statistics.median(times[key])
     base = row["train_samples_per_s"]
     for key, ratio in (("train_samples_per_s_xla", "xla_ratio"), ("train_samples_per_s_mixed", "mixed_ratio")):
         row[ratio] = row[key] / base if base and row[key] else None

@@ -27,7 +27,7 @@ def test_reports_pipeline_and_step_rates_and_skips_deep_rl(pipeline_benchmark, t
     rows = {r["model"]: r for r in json.loads(out.read_text())["rows"]}
     mlp = rows["mlp"]
     assert "error" not in mlp, mlp
-    assert mlp["pipeline_batches"] == 3 and mlp["step_steps"] == 3
+    assert mlp["pipeline_epochs"] == 3 and mlp["step_steps"] == 3
     assert mlp["pipeline_samples_per_s"] > 0 and mlp["step_samples_per_s"] > 0
     assert mlp["ratio"] == pytest.approx(mlp["pipeline_samples_per_s"] / mlp["step_samples_per_s"])
     assert rows["dqn"]["skipped"] == pipeline_benchmark.NO_PIPELINE
