@@ -3,6 +3,7 @@
 Everything runs offline; the embedded sets are built once into a temporary data_dir.
 """
 
+import argparse
 import os
 import time
 
@@ -12,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from mpkeras import data
+from mpkeras.data import pipelines
 from mpkeras.data.embedded import PydocText
 
 SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360), "mnist_seg": (4000, 1000), "moving_mnist5k": (2000, 500),
@@ -184,6 +186,28 @@ def test_dynamic_binarization_resamples_each_epoch(data_dir):
     assert set(np.unique(first)) <= {0.0, 1.0} and set(np.unique(second)) <= {0.0, 1.0}
     assert not np.array_equal(first, second)
     np.testing.assert_array_equal(first, rebuilt)  # reproducible for a seed
+
+
+def test_dynamic_binarization_of_shuffled_batches(mnist5k_dir):
+    """The train pipeline draws one batch's pixels at a time, after the shuffle: the examples come in the order of
+    the float pipeline with the same seed, each pixel is a Bernoulli draw of its intensity, new every epoch, and a
+    rebuilt pipeline repeats the epochs."""
+    args = argparse.Namespace(dataset="mnist5k", data_dir=mnist5k_dir, seed=3, batch_size=500)
+
+    def epochs(ds, n=2):
+        return [[tf.nest.map_structure(lambda t: t.numpy(), b) for b in ds] for _ in range(n)]
+
+    binary = epochs(pipelines.binarized_images(args, "dynamic", with_labels=True)[0])
+    floats = epochs(pipelines.classification(args)[0])
+    rebuilt = epochs(pipelines.binarized_images(args, "dynamic", with_labels=True)[0], 1)
+    for binary_epoch, float_epoch in zip(binary, floats):
+        for b, (x, y) in zip(binary_epoch, float_epoch, strict=True):
+            np.testing.assert_array_equal(b["labels"], y)
+            assert set(np.unique(b["images"])) <= {0.0, 1.0}
+            assert np.all(b["images"][x == 0] == 0) and np.all(b["images"][x == 1] == 1)
+    assert not np.array_equal(binary[0][0]["images"], binary[1][0]["images"])
+    for b, r in zip(binary[0], rebuilt[0], strict=True):
+        np.testing.assert_array_equal(b["images"], r["images"])
 
 
 def test_binarization_is_unbiased(data_dir):

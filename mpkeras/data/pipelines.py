@@ -47,11 +47,15 @@ def first_numpy(ds, n):
     return kept
 
 
-def _batch(ds, args, train):
+def _batch(ds, args, train, after_batch=None):
+    """Shuffled (train) and batched ``ds``; ``after_batch``: a vectorized transform of the batched dataset."""
     if train:
         ds = ds.shuffle(10_000, seed=args.seed, reshuffle_each_iteration=True)
     # Fixed batch shapes: one XLA compilation, and even shards across replicas.
-    return ds.batch(args.batch_size, drop_remainder=train).prefetch(AUTOTUNE)
+    ds = ds.batch(args.batch_size, drop_remainder=train)
+    if after_batch is not None:
+        ds = after_batch(ds)
+    return ds.prefetch(AUTOTUNE)
 
 
 def card(args, **extra):
@@ -130,18 +134,22 @@ def binarized_images(args, mode, with_labels=False):
     """
     out = []
     for i, split in enumerate((TRAIN, VAL, TEST)):
-        if mode == "8-bit":
-            ds = _cached(_float_pairs(args, split), args, split)
-        else:
-            split_mode = mode if i == 0 else "static"
-            seed = args.seed if i == 0 else 1000 * i  # val/test: fixed, whatever the run's seed
-            ds = binarize(_float_pairs(args, split), split_mode, seed=seed)
-            if split_mode == "static":
-                ds = _cached(ds, args, split)
-        out.append(ds)
+        ds = _float_pairs(args, split)
+        if mode != "8-bit" and (i > 0 or mode == "static"):  # fixed forever, so the binarized images are cached
+            ds = binarize(ds, "static", seed=args.seed if i == 0 else 1000 * i)  # val/test: whatever the run's seed
+        out.append(_cached(ds, args, split))
     test_images, test_labels = _to_numpy(out[2])
     select = _images_and_labels if with_labels else _images_only
-    train, val, test = (_batch(s.map(select), args, train=i == 0) for i, s in enumerate(out))
+
+    def train_batches(ds):
+        # Dynamic: the cached images get new pixels every epoch, one stateless draw per shuffled batch (a draw
+        # per example cost more than the training step of the small models).
+        if mode == "dynamic":
+            ds = binarize(ds, "dynamic", seed=args.seed)
+        return ds.map(select)
+
+    train = _batch(out[0], args, train=True, after_batch=train_batches)
+    val, test = (_batch(s, args, train=False, after_batch=lambda ds: ds.map(select)) for s in out[1:])
     return train, val, test, test_images, test_labels
 
 

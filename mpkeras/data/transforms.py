@@ -3,11 +3,14 @@
 All randomness is stateless (``tf.random.stateless_uniform`` with ``alg="philox"``,
 which XLA and non-XLA paths agree on), keyed by a seed:
 
-* ``static``: the key is ``(seed, example index)``, so the noise is fixed forever;
+* ``static``: the key is ``(seed, element index)``, so the noise is fixed forever;
 * per epoch (``binarize(mode="dynamic")``, ``dequantize``): the key comes from
   ``tf.data.Dataset.random(seed, rerandomize_each_iteration=True)``, so every pass
   over the dataset draws new noise, yet the sequence of epochs repeats from run
   to run (given the same TF global seed, which is unset by default).
+
+There is one key per element: an example, or a whole batch when the dataset is
+batched, which draws a batch's noise in one op (much faster per example).
 
 The one exception is :func:`augment_segmentation`, which runs Keras preprocessing
 layers (seeded, stateful ``SeedGenerator``s) so that image and mask move together.
@@ -57,7 +60,8 @@ def binarize(ds: tf.data.Dataset, mode: str, seed: int = 0) -> tf.data.Dataset:
 
     Args:
         ds: dataset of ``(image, label)`` (or bare images); images float in [0, 1]
-            (uint8 is converted with :func:`to_float`).
+            (uint8 is converted with :func:`to_float`). Unbatched, or batched: one
+            stateless draw per batch, much faster than one per example.
         mode: ``"static"``: one binarization per example, the same every epoch
             and every run. The example index is the key, so apply it before any
             shuffle. ``"dynamic"``: a fresh binarization on every pass over the
