@@ -57,6 +57,8 @@ def example_count(batched):
     while True:
         n = int(ds.cardinality())
         parent = getattr(ds, "_input_dataset", None)  # tf.data's unary datasets keep their input here
+        if parent is None and getattr(ds, "_datasets", None):  # a zip (data with per-epoch random keys): the data
+            parent = tf.nest.flatten(ds._datasets)[0]  # pylint: disable=protected-access
         if n != 0 or parent is None:
             return n if n >= 0 else None
         ds = parent
