@@ -65,6 +65,34 @@ def run_one(name, flag, data_dir):
         return row
 
 
+def write_tables(rows, names, flags, out_dir, merge):
+    """Write flag_matrix.json and .md from ``rows`` (plus, with ``merge``, the other rows already on disk)."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "flag_matrix.json")
+    if merge and os.path.exists(path):
+        with open(path) as f:
+            done = {(r["model"], r["flag"]) for r in rows}
+            rows = [r for r in json.load(f) if (r["model"], r["flag"]) not in done] + rows
+        names = sorted({r["model"] for r in rows})
+        flags = [f for f in FLAGS if any(r["flag"] == f for r in rows)]
+    with open(path + ".tmp", "w") as f:
+        json.dump(rows, f, indent=1)
+    os.replace(path + ".tmp", path)
+    table = {(r["model"], r["flag"]): r for r in rows}
+    lines = ["| model | " + " | ".join(f"`{' '.join(FLAGS[f])}`" for f in flags) + " |",
+             "|---" * (len(flags) + 1) + "|"]
+    for name in names:
+        cells = []
+        for f in flags:
+            r = table.get((name, f), {"status": "not run"})
+            cells.append("not run" if r["status"] == "not run" else {"ok": f"ok ({r['seconds'] or 0:.0f} s)", "refused": "refused: " + r.get("message", "").split(
+                ": ", 2)[-1], "failed": "**FAILED**"}[r["status"]])
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    with open(os.path.join(out_dir, "flag_matrix.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*", help="registered models (default: all)")
@@ -86,28 +114,8 @@ def main(argv=None):
             print(f"{row['model']:16s} {row['flag']:9s} {row['status']:8s} {row['seconds']:7.1f}s "
                   f"{row.get('message', '') or row.get('stderr', '')[-300:]}", flush=True)
             rows.append(row)
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "flag_matrix.json")
-    if args.merge and os.path.exists(path):
-        with open(path) as f:
-            done = {(r["model"], r["flag"]) for r in rows}
-            rows = [r for r in json.load(f) if (r["model"], r["flag"]) not in done] + rows
-        names = sorted({r["model"] for r in rows})
-        flags = [f for f in FLAGS if any(r["flag"] == f for r in rows)]
-    with open(path, "w") as f:
-        json.dump(rows, f, indent=1)
-    table = {(r["model"], r["flag"]): r for r in rows}
-    lines = ["| model | " + " | ".join(f"`{' '.join(FLAGS[f])}`" for f in flags) + " |",
-             "|---" * (len(flags) + 1) + "|"]
-    for name in names:
-        cells = []
-        for f in flags:
-            r = table.get((name, f), {"status": "not run"})
-            cells.append("not run" if r["status"] == "not run" else {"ok": f"ok ({r['seconds']:.0f} s)", "refused": "refused: " + r.get("message", "").split(
-                ": ", 2)[-1], "failed": "**FAILED**"}[r["status"]])
-        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    with open(os.path.join(args.out, "flag_matrix.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+            write_tables(rows, names, flags, args.out, args.merge)  # after every run: a long matrix can be cut off
+    rows = write_tables(rows, names, flags, args.out, args.merge)
     failed = [f"{r['model']} {r['flag']}" for r in rows if r["status"] == "failed"]
     print(f"{len(rows)} runs: {sum(r['status'] == 'ok' for r in rows)} ok, "
           f"{sum(r['status'] == 'refused' for r in rows)} refused, {len(failed)} failed {failed}")
