@@ -2,7 +2,7 @@
 
     python benchmarks/pipeline.py [--models mlp,vae,...] [--seconds 2] [--batches N] [--step-batches 4]
                                   [--data-dir DIR] [--out benchmarks/results/pipeline.json]
-                                  [--markdown benchmarks/results/pipeline.md]
+                                  [--markdown benchmarks/results/pipeline.md] [--merge]
 
 Per recipe, with its parser defaults on its embedded default dataset (``--data-dir`` only), seeded as the runner
 seeds a run:
@@ -30,6 +30,7 @@ Writes one JSON file and a Markdown table sorted by ratio.
 
 import argparse
 import gc
+import json
 import os
 import statistics
 import sys
@@ -204,11 +205,16 @@ def main(argv=None):
                    help="TFDS data_dir; the embedded sets are built there once")
     p.add_argument("--out", default="benchmarks/results/pipeline.json")
     p.add_argument("--markdown", default="benchmarks/results/pipeline.md")
+    p.add_argument("--merge", action="store_true", help="keep the other models' rows of an existing --out file")
     args = p.parse_args(argv)
     names = args.models.split(",") if args.models else list_models()
     unknown = sorted(set(names) - set(list_models()))
     if unknown:
         p.error(f"unknown models {unknown}; see `mpkeras list`")
+    kept = []
+    if args.merge and os.path.exists(args.out):
+        with open(args.out) as f:
+            kept = [r for r in json.load(f)["rows"] if r["model"] not in names]
     rows = []
     for name in names:
         try:
@@ -217,15 +223,17 @@ def main(argv=None):
             row = {"model": name, "error": _error(e)}
         rows.append(row)
         print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+        write_tables(kept + rows, args)  # after every recipe: a run over the whole registry can be cut off
         keras.backend.clear_session()
         gc.collect()
-    markdown = markdown_table(rows)
-    print(markdown)
-    write_report({"machine": machine(), "seconds": args.seconds, "batches": args.batches,
-                  "step_batches": args.step_batches, "target_ratio": TARGET_RATIO, "rows": rows}, args.out)
-    atomic_write(args.markdown, lambda f: f.write(markdown), mode="w")
+    print(markdown_table(kept + rows))
     return rows
 
+
+def write_tables(rows, args):
+    write_report({"machine": machine(), "seconds": args.seconds, "batches": args.batches,
+                  "step_batches": args.step_batches, "target_ratio": TARGET_RATIO, "rows": rows}, args.out)
+    atomic_write(args.markdown, lambda f: f.write(markdown_table(rows)), mode="w")
 
 if __name__ == "__main__":
     main()
