@@ -1,5 +1,6 @@
 """Building blocks shared by several mpkeras models."""
 
+from mpkeras.layers.augmentation import RandomAffine
 from mpkeras.layers.attention import (
     PATTERNS, CausalSelfAttention, SinusoidalPositions, TransformerBlock, attention_pattern, pattern_row)
 from mpkeras.layers.activations import ACTIVATIONS, RandomizedLeakyReLU, get_activation
@@ -25,6 +26,7 @@ __all__ = [
     "MaskedDense",
     "MaxPoolWithArgmax",
     "MaxUnpool",
+    "RandomAffine",
     "RandomizedLeakyReLU",
     "RowLSTM",
     "get_activation",

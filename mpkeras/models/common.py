@@ -26,16 +26,6 @@ def split_dtype_policy(kwargs):
     return policy
 
 
-NO_XLA_AFFINE_AUGMENTATION = (
-    "XLA has no kernel for ImageProjectiveTransformV3, the op of Keras's RandomRotation and RandomTranslation "
-    "(the augmentation inside the model); train without --jit, or without rotation and shift augmentation")
-
-
-def affine_augmentation_flags(augment_shift, augment_rotation):
-    """``unsupported_flags()`` of a classifier that augments inside the model: no XLA with rotations or shifts."""
-    return {"jit": NO_XLA_AFFINE_AUGMENTATION} if augment_shift or augment_rotation else {}
-
-
 def unsupported_flags(model):
     """``{flag: reason}`` for the flags of :data:`FLAG_OPTIONS` that ``model`` cannot train under.
 

@@ -6,8 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.layers import ACTIVATIONS, get_activation
-from mpkeras.models.common import affine_augmentation_flags, check_input
+from mpkeras.layers import ACTIVATIONS, RandomAffine, get_activation
+from mpkeras.models.common import check_input
 from mpkeras.registry import register_model
 
 # Each likelihood p(y | x) gives the loss -log p(y | x) (up to constants).
@@ -42,9 +42,10 @@ class MLP(keras.Model):
         input_mean, input_std: training-set statistics; the model standardizes
             its input, (x - mean) / std, so callers and servers send raw pixels.
         augment_shift: random translation in training, as a fraction of height
-            and width (``keras.layers.RandomTranslation``); 0 disables it.
-        augment_rotation: random rotation in training, as a fraction of 2 pi
-            (``keras.layers.RandomRotation``); 0 disables it. Augmentation sits in
+            and width; 0 disables it.
+        augment_rotation: random rotation in training, as a fraction of 2 pi;
+            0 disables it. Both are one ``mpkeras.layers.RandomAffine`` warp (the
+            ranges of Keras's RandomTranslation and RandomRotation). Augmentation sits in
             the model, active only when ``training=True``, so its random state
             advances once per step (reproducible, checkpointed, XLA-compatible)
             and the exported model is unaffected.
@@ -87,12 +88,8 @@ class MLP(keras.Model):
             raise ValueError(f"Augmentation needs image inputs (H, W, C); input_shape is {tuple(input_shape)}.")
         # === Layers ===
         self.augmentation = []
-        if augment_rotation:
-            self.augmentation.append(keras.layers.RandomRotation(augment_rotation, fill_mode="constant", seed=seed))
-        if augment_shift:
-            self.augmentation.append(
-                keras.layers.RandomTranslation(augment_shift, augment_shift, fill_mode="constant", seed=seed)
-            )
+        if augment_rotation or augment_shift:  # one bilinear warp that XLA compiles (Keras's layers do not)
+            self.augmentation.append(RandomAffine(augment_shift, augment_rotation, seed=seed))
         regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
         self.flatten = keras.layers.Flatten()
         self.hidden = []
@@ -161,9 +158,6 @@ class MLP(keras.Model):
             return {"probabilities": probabilities, "class_id": ops.cast(probabilities > 0.5, "int32")}
         return {"prediction": out}
 
-    def unsupported_flags(self):
-        """``--jit`` with rotation or shift augmentation (XLA cannot compile Keras's affine warps)."""
-        return affine_augmentation_flags(self.augment_shift, self.augment_rotation)
 
     def serving_endpoints(self):
         spec = [tf.TensorSpec((None, *self.input_shape), tf.float32, name="x")]

@@ -8,8 +8,6 @@ import dataclasses
 
 import numpy as np
 
-from mpkeras.models.common import NO_XLA_AFFINE_AUGMENTATION
-
 
 @dataclasses.dataclass
 class Fixture:
@@ -71,7 +69,6 @@ def _mlp():
         x=x,
         y=y,
         output_shapes=(16, 3),
-        unsupported={"jit": NO_XLA_AFFINE_AUGMENTATION},
     )
 
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from mpkeras.models.common import NO_XLA_AFFINE_AUGMENTATION
 from mpkeras.testing.fixtures import Fixture, fixture  # noqa: F401
 
 
@@ -27,13 +26,13 @@ def _classifier(kwargs, shape=(28, 28, 1), n=8, classes=3, **extra):
 @fixture("lenet")
 def _lenet():
     return _classifier(dict(filters=(4, 8), units=(16, 12), activation="relu", dropout=0.1, batch_norm=True,
-                            augment_shift=0.05, weight_decay=1e-4), unsupported={"jit": NO_XLA_AFFINE_AUGMENTATION})
+                            augment_shift=0.05, weight_decay=1e-4))
 
 
 @fixture("alexnet")
 def _alexnet():
     return _classifier(dict(stem="small", width=0.05, fc_units=16, dropout=0.1, augment_rotation=0.02),
-                       learning_rate=3e-3, unsupported={"jit": NO_XLA_AFFINE_AUGMENTATION})
+                       learning_rate=3e-3)
 
 
 @fixture("vgg")

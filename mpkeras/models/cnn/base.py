@@ -4,7 +4,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mpkeras.models.common import affine_augmentation_flags, check_images, check_input
+from mpkeras.layers import RandomAffine
+from mpkeras.models.common import check_images, check_input
 
 
 def _per_channel(value, channels, name):
@@ -63,8 +64,9 @@ class ImageClassifier(keras.Model):
             channel; the model computes (x - mean) / std itself, so callers and
             servers send raw pixels in [0, 1].
         augment_shift: random translation in training, as a fraction of height
-            and width (``keras.layers.RandomTranslation``); 0 disables it.
-        augment_rotation: random rotation in training, as a fraction of 2 pi.
+            and width; 0 disables it.
+        augment_rotation: random rotation in training, as a fraction of 2 pi. Shift and
+            rotation are one ``mpkeras.layers.RandomAffine`` warp, which XLA compiles.
         augment_flip: random horizontal flips in training (natural images, not digits).
         weight_decay: L2 coefficient on the kernels.
         seed: seed of the random parts (augmentation, dropout).
@@ -104,12 +106,8 @@ class ImageClassifier(keras.Model):
         self.augmentation = []
         if augment_flip:
             self.augmentation.append(keras.layers.RandomFlip("horizontal", seed=seed))
-        if augment_rotation:
-            self.augmentation.append(keras.layers.RandomRotation(augment_rotation, fill_mode="constant", seed=seed))
-        if augment_shift:
-            self.augmentation.append(
-                keras.layers.RandomTranslation(augment_shift, augment_shift, fill_mode="constant", seed=seed)
-            )
+        if augment_rotation or augment_shift:  # one bilinear warp that XLA compiles (Keras's layers do not)
+            self.augmentation.append(RandomAffine(augment_shift, augment_rotation, seed=seed))
         # === Config ===
         self.input_shape = tuple(input_shape)
         self.num_classes = num_classes
@@ -188,9 +186,6 @@ class ImageClassifier(keras.Model):
             "class_id": ops.cast(ops.argmax(logits, axis=-1), "int32"),
         }
 
-    def unsupported_flags(self):
-        """``--jit`` with rotation or shift augmentation (XLA cannot compile Keras's affine warps)."""
-        return affine_augmentation_flags(self.augment_shift, self.augment_rotation)
 
     def serving_endpoints(self):
         spec = [tf.TensorSpec((None, *self.input_shape), tf.float32, name="images")]
