@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras import flags
+from mpkeras.data.batching import index_batches
 from mpkeras.errors import UsageError
 from mpkeras.train.recipe import Data, Recipe
 
@@ -42,8 +43,7 @@ def make_data(args):
     points, normals = shapes.point_cloud(args.shape, n, seed=args.seed, noise=args.noise)
     elements = (points, normals) if args.normals else points
     steps = int(args.steps_per_epoch)
-    train = (tf.data.Dataset.from_tensor_slices(elements).repeat().shuffle(n, seed=args.seed)
-             .batch(args.batch_size, drop_remainder=True).take(steps).prefetch(tf.data.AUTOTUNE))
+    train = index_batches(elements, args.batch_size, steps, args.seed).prefetch(tf.data.AUTOTUNE)
     # Fresh surface points (another seed) for the eikonal residual near the surface.
     test_points, _ = shapes.point_cloud(args.shape, 4096, seed=args.seed + 1000)
     card = {"dataset": f"shapes/{args.shape}", "points": n, "noise": args.noise, "normals": bool(args.normals),

@@ -264,3 +264,20 @@ def test_standardizer_per_pixel(data_dir):
     varying = _arrays(data.load("digits8x8", "train", data_dir=data_dir))[0].std(axis=0) > 0
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-4)
     np.testing.assert_allclose(out.std(axis=0)[varying], 1, atol=1e-3)
+
+
+def test_index_batches_visit_every_row_once_a_pass_and_reshuffle_each_epoch():
+    from mpkeras.data.batching import index_batches
+
+    rows = np.arange(10, dtype=np.int64)
+    ds = index_batches((rows, rows * 10), batch_size=4, steps=5, seed=3)  # 20 rows an epoch: two whole passes
+    assert int(ds.cardinality()) == 5
+    epochs = [np.concatenate([a.numpy() for a, _ in ds]) for _ in range(2)]
+    for seen in epochs:
+        assert sorted(seen[:10]) == list(range(10)) and sorted(seen[10:]) == list(range(10))
+    assert not np.array_equal(epochs[0], epochs[1]), "the second epoch repeated the first one's order"
+    assert all(np.array_equal(b, 10 * a) for a, b in index_batches((rows, rows * 10), 4, 5, seed=3))  # rows kept
+    again = np.concatenate([a.numpy() for a, _ in index_batches((rows, rows * 10), 4, 5, seed=3)])
+    np.testing.assert_array_equal(again, epochs[0])  # the same seed, the same epochs
+    with pytest.raises(ValueError, match="cannot fill one batch of 16"):
+        index_batches(rows, batch_size=16, steps=1, seed=0)
