@@ -158,7 +158,6 @@ class MLP(keras.Model):
             return {"probabilities": probabilities, "class_id": ops.cast(probabilities > 0.5, "int32")}
         return {"prediction": out}
 
-
     def serving_endpoints(self):
         spec = [tf.TensorSpec((None, *self.input_shape), tf.float32, name="x")]
         return {"serving_default": (self.predict_outputs, spec)}

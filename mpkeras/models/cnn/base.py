@@ -186,7 +186,6 @@ class ImageClassifier(keras.Model):
             "class_id": ops.cast(ops.argmax(logits, axis=-1), "int32"),
         }
 
-
     def serving_endpoints(self):
         spec = [tf.TensorSpec((None, *self.input_shape), tf.float32, name="images")]
         return {"serving_default": (self.predict_outputs, spec)}
