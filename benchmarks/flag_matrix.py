@@ -85,7 +85,7 @@ def write_tables(rows, names, flags, out_dir, merge):
         cells = []
         for f in flags:
             r = table.get((name, f), {"status": "not run"})
-            cells.append("not run" if r["status"] == "not run" else {"ok": f"ok ({r['seconds'] or 0:.0f} s)", "refused": "refused: " + r.get("message", "").split(
+            cells.append("not run" if r["status"] == "not run" else {"ok": f"ok ({r['seconds']:.0f} s)" if r.get("seconds") else "ok", "refused": "refused: " + r.get("message", "").split(
                 ": ", 2)[-1], "failed": "**FAILED**"}[r["status"]])
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     with open(os.path.join(out_dir, "flag_matrix.md"), "w") as f:
