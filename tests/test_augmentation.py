@@ -1,4 +1,4 @@
-"""RandomAffine: the warp against Keras's own affine transform, the draws' ranges and seeds, and XLA."""
+"""RandomAffine: the gather warp against Keras's own affine transform, the draws' ranges and seeds, and XLA."""
 
 import math
 
@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from mpkeras.layers import RandomAffine
-from mpkeras.layers.augmentation import warp
+from mpkeras.layers.augmentation import inverse_warp_matrices, warp
+from mpkeras.models import LeNet
 
 
 def _keras_matrices(angles, shifts, height, width):
@@ -32,6 +33,15 @@ def test_warp_equals_keras_affine_transform_bilinear_with_zero_fill():
     reference = keras.ops.image.affine_transform(images, _keras_matrices(angles, shifts, 13, 17),
                                                  interpolation="bilinear", fill_mode="constant")
     np.testing.assert_allclose(ours, reference, atol=1e-5)
+    np.testing.assert_allclose(inverse_warp_matrices(angles, shifts, 13, 17), _keras_matrices(angles, shifts, 13, 17),
+                               atol=1e-5)  # the matrices the layer gives Keras's op without XLA
+
+
+def test_both_forms_of_the_layer_give_the_same_images():
+    images = np.random.default_rng(4).uniform(size=(8, 20, 16, 2)).astype(np.float32)
+    fused, gathered = (RandomAffine(0.15, 0.05, seed=7, xla=xla)(images, training=True) for xla in (False, True))
+    assert not np.allclose(fused, images)
+    np.testing.assert_allclose(fused, gathered, atol=1e-5)
 
 
 def test_quarter_turns_and_whole_pixel_shifts_are_exact():
@@ -70,7 +80,7 @@ def test_draws_stay_in_range_move_only_training_images_and_repeat_with_the_seed(
 
 def test_compiles_under_xla_and_keeps_a_float16_policy():
     images = np.random.default_rng(1).uniform(size=(4, 12, 12, 3)).astype(np.float32)
-    layer = RandomAffine(shift=0.1, rotation=0.05, seed=0)
+    layer = RandomAffine(shift=0.1, rotation=0.05, seed=0, xla=True)
     compiled = tf.function(lambda x: layer(x, training=True), jit_compile=True)
     out = compiled(tf.constant(images))
     assert out.shape == images.shape and not np.allclose(out, images)
@@ -78,3 +88,11 @@ def test_compiles_under_xla_and_keeps_a_float16_policy():
     out = half(tf.constant(images), training=True)
     assert out.dtype == tf.float16 and np.isfinite(out.numpy()).all()
     assert RandomAffine.from_config(half.get_config()).get_config() == half.get_config()
+
+
+def test_a_classifier_picks_the_form_from_jit_compile():
+    model = LeNet(input_shape=(12, 12, 1), filters=(2, 2), units=(4, 4), num_classes=2, augment_shift=0.1)
+    model.compile(jit_compile=True)
+    assert model.jit_compile and model.augmentation[0].xla
+    model.compile(jit_compile=False)
+    assert not model.augmentation[0].xla

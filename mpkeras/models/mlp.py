@@ -144,6 +144,9 @@ class MLP(keras.Model):
     def compile(self, optimizer="adam", loss=None, **kwargs):
         """``keras.Model.compile``; ``loss`` defaults to the likelihood's loss."""
         super().compile(optimizer=optimizer, loss=loss or self.likelihood_loss(), **kwargs)
+        for layer in self.augmentation:  # XLA cannot compile Keras's fused warp; RandomAffine has a form it can
+            if isinstance(layer, RandomAffine):
+                layer.xla = bool(self.jit_compile)
 
     # --- Serving ------------------------------------------------------------
     def predict_outputs(self, x):

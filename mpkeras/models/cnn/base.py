@@ -175,6 +175,9 @@ class ImageClassifier(keras.Model):
         """``keras.Model.compile``; ``loss`` defaults to the categorical NLL on logits."""
         loss = loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         super().compile(optimizer=optimizer, loss=loss, **kwargs)
+        for layer in self.augmentation:  # XLA cannot compile Keras's fused warp; RandomAffine has a form it can
+            if isinstance(layer, RandomAffine):
+                layer.xla = bool(self.jit_compile)
 
     # --- Serving ------------------------------------------------------------
     def predict_outputs(self, images):
