@@ -53,8 +53,8 @@ RECIPE = Recipe(
     learning_rate=1e-3,
     patience=0,
     schedule="cosine",
-    # --jit compiles the augmenting MLP (mpkeras.layers.RandomAffine), but XLA measured 0.85x of the plain step
-    # for the augmenting fixture (benchmarks/run.py), so it stays off by default.
+    # --jit compiles the augmenting MLP (mpkeras.layers.RandomAffine); XLA measured 0.85x and 1.30x of the plain
+    # step in two loaded runs (benchmarks/run.py), and the README figure is without it, so it stays off by default.
     jit=False,
 )
 
