@@ -48,7 +48,7 @@ def run_one(name, flag, data_dir):
             cmd += ["--data-dir", data_dir, "--verbose", "0"]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
         start = time.time()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1800)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1800, check=False)
         seconds = round(time.time() - start, 1)
         errors = [line for line in proc.stderr.splitlines() if line.startswith(f"mpkeras train {name}: error:")]
         row = {"model": name, "flag": flag, "seconds": seconds, "returncode": proc.returncode}

@@ -71,7 +71,8 @@ class RandomAffine(keras.layers.Layer):
 
 def inverse_warp_matrices(angles, shifts, height, width):
     """(B, 8) projective parameters [a0, a1, a2, b0, b1, b2, 0, 0] of ``keras.ops.image.affine_transform`` for
-    the inverse warp q = R(θ)(p − c − t) + c: output (x, y) reads the input at (a0·x + a1·y + a2, b0·x + b1·y + b2)."""
+    the inverse warp q = R(θ)(p − c − t) + c: output (x, y) reads the input at
+    (a0·x + a1·y + a2, b0·x + b1·y + b2)."""
     cy, cx = (tf.cast(height, tf.float32) - 1.0) / 2.0, (tf.cast(width, tf.float32) - 1.0) / 2.0
     cos, sin = tf.cos(angles), tf.sin(angles)  # (B,)
     ox, oy = cx + shifts[:, 1], cy + shifts[:, 0]  # c + t, (B,) each
