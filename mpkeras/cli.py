@@ -1,6 +1,6 @@
 """`mpkeras list | train | export | verify | mesh | tabular`.
 
-    mpkeras list                          registered models, recipe, dataset, latest metric
+    mpkeras list                          registered models, recipe, datasets, latest metric
     mpkeras train NAME [recipe flags]     runs recipes/NAME.py (same code as `python recipes/NAME.py`)
     mpkeras export NAME --model FILE      exports a saved .keras model to exported/NAME/<next version>
         [--format onnx|tflite]            ... plus exported/NAME/<version>.onnx or .tflite beside it
@@ -57,15 +57,16 @@ def latest_card(base_dir, name):
 def cmd_list(args):
     from mpkeras.registry import get_entry, list_models
 
-    rows = [("name", "class", "recipe", "dataset", "latest metric")]
+    rows = [("name", "class", "recipe", "datasets (default first)", "latest metric")]
     for name in list_models():
         e = get_entry(name)
+        datasets = ",".join((e.dataset, *getattr(load_recipe(name), "datasets", ())))
         card = latest_card(args.exported, name)
         value = (card or {}).get("metrics", {}).get(e.metric)
         metric = f"{e.metric}={value:.4g}" if isinstance(value, (int, float)) else f"{e.metric}=-"
         if card and card.get("smoke"):
             metric += " (smoke run)"
-        rows.append((name, e.cls.__name__, e.recipe, e.dataset, metric))
+        rows.append((name, e.cls.__name__, e.recipe, datasets, metric))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())

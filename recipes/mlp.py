@@ -6,6 +6,7 @@
 import numpy as np
 
 from mpkeras import flags
+from mpkeras.data import catalogue
 from mpkeras.layers import ACTIVATIONS
 from mpkeras.models import MLP
 from mpkeras.train import Recipe, classification
@@ -48,6 +49,7 @@ RECIPE = Recipe(
     figures=classification.figures,
     add_arguments=add_arguments,
     compile_kwargs=classification.compile_kwargs,
+    datasets=catalogue.CLASSIFICATION,
     epochs=150,
     batch_size=128,
     learning_rate=1e-3,

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from mpkeras import flags
-from mpkeras.data import pipelines
+from mpkeras.data import catalogue, pipelines
 from mpkeras.models import MLP, Perceptron
 from mpkeras.train import Data, Recipe
 from mpkeras.train import figures as figs
@@ -85,8 +85,11 @@ def evaluate(model, data, args):
 
 
 def weight_templates(model):
-    """theta_k as images, (K, H, W) in [0, 1]: 0.5 is zero, red above, blue below (scaled per class)."""
-    kernel = np.asarray(model.kernel).T.reshape(model.num_outputs, *model.input_shape[:2])
+    """theta_k as images, (K, H, W) in [0, 1]: 0.5 is zero, red above, blue below (scaled per class); for colour
+    inputs the weights of a pixel's channels are summed."""
+    kernel = np.asarray(model.kernel).T.reshape(model.num_outputs, *model.input_shape)  # (K, H, W[, C])
+    if kernel.ndim == 4:
+        kernel = kernel.sum(axis=-1)  # (K, H, W)
     scale = 2.0 * np.abs(kernel).max(axis=(1, 2), keepdims=True) + 1e-12
     return kernel / scale + 0.5
 
@@ -119,6 +122,7 @@ RECIPE = Recipe(
     figures=figures,
     add_arguments=add_arguments,
     compile_kwargs=compile_kwargs,
+    datasets=catalogue.CLASSIFICATION,
     epochs=50,
     batch_size=100,  # 3600 train examples: no dropped remainder; the rule is sequential within a batch anyway
     learning_rate=1.0,  # eta; from zero weights it only scales theta, the decisions do not depend on it

@@ -1,14 +1,14 @@
 """Input pipelines the recipes share: TFDS split -> float images -> batches.
 
-Validation data is the last 10% of the train split, so the test split is
-touched only by the final evaluation.
+Validation data is the last 10% of the train split (or the dataset's own validation split, see
+:mod:`mpkeras.data.catalogue`), so the test split is touched only by the final evaluation.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from mpkeras import flags
-from mpkeras.data import Standardizer, augment_segmentation, binarize, check_labels, load, to_float
+from mpkeras.data import Standardizer, augment_segmentation, binarize, catalogue, check_labels, load, to_float
 from mpkeras.data.caching import cache_if_small
 from mpkeras.data.loading import _base_name
 from mpkeras.errors import UsageError
@@ -17,14 +17,37 @@ AUTOTUNE = tf.data.AUTOTUNE
 TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
 
 
-def _float_pairs(args, split):
-    ds = load(args.dataset, split, data_dir=args.data_dir)
+def image_pairs(name, role, data_dir=None):
+    """``(image uint8 (H, W, C), label int64 ())`` pairs of the ``role`` split of the image dataset ``name``.
+
+    Args:
+        name: an embedded or TFDS image dataset.
+        role: ``"train"``, ``"val"``, ``"test"`` or ``"train+val"`` (:func:`mpkeras.data.catalogue.split`).
+        data_dir: TFDS data directory, as in :func:`mpkeras.data.load`.
+    """
+    features = catalogue.image_features(name)
+    if features is None:
+        return load(name, catalogue.split(name, role), data_dir=data_dir)
+    image_key, label_key, factor = features
+
+    def pair(example):
+        image = example[image_key] * tf.constant(factor, tf.uint8)  # (H, W, C) uint8 in 0..255
+        label = tf.cast(example[label_key], tf.int64) if label_key else tf.constant(catalogue.NO_LABEL, tf.int64)
+        return image, label
+
+    ds = load(name, catalogue.split(name, role), data_dir=data_dir, as_supervised=False)
+    return ds.map(pair, num_parallel_calls=AUTOTUNE)
+
+
+def _float_pairs(args, role):
+    """``(image float32 in [0, 1], label)`` pairs of the ``role`` split (:func:`mpkeras.data.catalogue.split`)."""
+    ds = image_pairs(args.dataset, role, data_dir=args.data_dir)
     return ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE)
 
 
-def _cached(ds, args, split):
-    """``ds`` (one element per example of ``split``) cached in memory if it fits (:func:`cache_if_small`)."""
-    return cache_if_small(ds, args.dataset, split, args.data_dir)
+def _cached(ds, args, role):
+    """``ds`` (one element per example of the ``role`` split) cached in memory if it fits (:func:`cache_if_small`)."""
+    return cache_if_small(ds, args.dataset, catalogue.split(args.dataset, role), args.data_dir)
 
 
 def _to_numpy(ds):
@@ -59,7 +82,7 @@ def _batch(ds, args, train, after_batch=None):
 
 
 def card(args, **extra):
-    return {"dataset": args.dataset, "splits": {"train": TRAIN, "val": VAL, "test": TEST}, **extra}
+    return {"dataset": args.dataset, "splits": catalogue.splits(args.dataset), **extra}
 
 
 def classification(args):
@@ -68,7 +91,7 @@ def classification(args):
     Returns:
         train, val, test datasets and the test set as numpy arrays.
     """
-    splits = [_cached(_float_pairs(args, s), args, s) for s in (TRAIN, VAL, TEST)]
+    splits = [_cached(_float_pairs(args, role), args, role) for role in catalogue.ROLES]
     test_images, test_labels = _to_numpy(splits[2])
     train, val, test = (_batch(s, args, train=i == 0) for i, s in enumerate(splits))
     return train, val, test, test_images, test_labels
@@ -77,13 +100,13 @@ def classification(args):
 def train_split(args):
     """The unbatched, unshuffled ``(image in [0, 1], label)`` pairs of the train split (without val):
     the data to fit statistics on (e.g. a ``Standardizer``), every example exactly once."""
-    return _float_pairs(args, TRAIN)
+    return _float_pairs(args, "train")
 
 
 def train_and_val(args):
     """The whole train split (train + val), shuffled and batched like ``train``: for retraining
     the found number of epochs once early stopping has picked it on val."""
-    return _batch(_cached(_float_pairs(args, "train"), args, "train"), args, train=True)
+    return _batch(_cached(_float_pairs(args, "train+val"), args, "train+val"), args, train=True)
 
 
 def binarized_data(args):
@@ -95,9 +118,17 @@ def binarized_data(args):
     from mpkeras.train.recipe import Data
 
     levels, conditional = getattr(args, "levels", 2), getattr(args, "conditional", False)
-    mode = args.binarization if levels == 2 else "8-bit"
+    fixed = catalogue.is_prebinarized(args.dataset)
+    if fixed and levels != 2:
+        raise UsageError(f"--levels {levels}: {args.dataset} has binary pixels only; use --levels 2, or mnist for "
+                         "its 8-bit images.")
+    if conditional and not catalogue.has_labels(args.dataset):
+        raise UsageError(f"--conditional: {args.dataset} has no class labels; use a labelled dataset such as mnist.")
+    mode = "fixed" if fixed else args.binarization if levels == 2 else "8-bit"
     train, val, test, test_images, test_labels = binarized_images(args, mode, with_labels=conditional)
-    if levels == 2:
+    if fixed:
+        description = card(args, binarization="fixed: the dataset's own binarization, used as it is")
+    elif levels == 2:
         description = card(args, binarization={"train": args.binarization, "val": "static", "test": "static"})
     else:
         description = card(args, pixels="8-bit: the 256 levels k/255 of the uint8 images")
@@ -106,7 +137,7 @@ def binarized_data(args):
 
 def add_binarization_arguments(p):
     p.add_argument("--binarization", choices=("dynamic", "static"), default="dynamic",
-                   help="of the train split; val/test are always statically binarized")
+                   help="of the train split; val/test are always statically binarized (binarized_mnist: its own, fixed)")
     p.add_argument("--iwae-samples", type=flags.positive_int, default=1000, help="k of the importance-sampled test NLL")
 
 
@@ -121,10 +152,10 @@ def _images_and_labels(x, y):
 def binarized_images(args, mode, with_labels=False):
     """Binarized (or 8-bit) images, for likelihood models.
 
-    Train uses ``mode`` (``dynamic``: resampled every epoch, ``static``, or
-    ``8-bit``: the images as they are, levels k/255); val and test are then
-    statically binarized with fixed seeds (or left 8-bit), so reported
-    likelihoods are comparable across runs.
+    Train uses ``mode`` (``dynamic``: resampled every epoch, ``static``, ``fixed``: the
+    pixels are binary already and are used as they are, or ``8-bit``: the images as they
+    are, levels k/255); val and test are then statically binarized with fixed seeds (or
+    left as they are), so reported likelihoods are comparable across runs.
 
     Args:
         with_labels: yield ``{"images", "labels"}`` dicts instead of bare images.
@@ -133,11 +164,11 @@ def binarized_images(args, mode, with_labels=False):
         train, val, test datasets; test images and labels as numpy arrays.
     """
     out = []
-    for i, split in enumerate((TRAIN, VAL, TEST)):
-        ds = _float_pairs(args, split)
-        if mode != "8-bit" and (i > 0 or mode == "static"):  # fixed forever, so the binarized images are cached
+    for i, role in enumerate(catalogue.ROLES):
+        ds = _float_pairs(args, role)
+        if mode in ("dynamic", "static") and (i > 0 or mode == "static"):  # fixed forever, so the binarized images are cached
             ds = binarize(ds, "static", seed=args.seed if i == 0 else 1000 * i)  # val/test: whatever the run's seed
-        out.append(_cached(ds, args, split))
+        out.append(_cached(ds, args, role))
     test_images, test_labels = _to_numpy(out[2])
     select = _images_and_labels if with_labels else _images_only
 

@@ -86,12 +86,13 @@ def add_level_arguments(p, conditional=True):
 
 def binary_autoregressive_recipe(model, make_model, add_arguments=None, **defaults):
     """A :class:`Recipe` for an :class:`~mpkeras.models.AutoregressiveImageModel`."""
-    from mpkeras.data import pipelines
+    from mpkeras.data import catalogue, pipelines
 
     def arguments(p):
         pipelines.add_binarization_arguments(p)
         if add_arguments:
             add_arguments(p)
 
+    defaults.setdefault("datasets", catalogue.BINARY_IMAGES)
     return Recipe(model=model, make_data=pipelines.binarized_data, make_model=make_model, evaluate=evaluate,
                   figures=figures, add_arguments=arguments, **defaults)

@@ -14,6 +14,7 @@ Example:
 import numpy as np
 
 from mpkeras import flags
+from mpkeras.data import catalogue
 from mpkeras.train.recipe import Data, Recipe
 
 
@@ -108,6 +109,7 @@ def image_classifier_recipe(model, build, add_arguments=None, regularization=Non
         paths = figures(model, data, args, fig_dir)
         return {**paths, **extra_figures(model, data, args, fig_dir)} if extra_figures else paths
 
+    defaults.setdefault("datasets", catalogue.CLASSIFICATION)
     return Recipe(
         model=model,
         make_data=make_data,

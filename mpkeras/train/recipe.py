@@ -57,6 +57,9 @@ class Recipe:
             grids over training); added on the chief only.
         dataset_defaults: ``(dataset name) -> dict`` of flag defaults for that dataset (flag dests as keys), for
             recipes that serve datasets of different kinds; flags given on the command line still win.
+        datasets: the TFDS catalogue datasets the recipe supports besides its embedded default (``--dataset``);
+            each is run end to end under ``tfds.testing.mock_data`` by tests/test_catalogue.py, and any other
+            catalogue name is refused with this list. The family tuples are in :mod:`mpkeras.data.catalogue`.
         epochs, batch_size, learning_rate, patience, monitor, jit, schedule, clip_norm: defaults of the shared flags.
     """
 
@@ -69,6 +72,7 @@ class Recipe:
     compile_kwargs: Callable | None = None
     callbacks: Callable | None = None
     dataset_defaults: Callable | None = None
+    datasets: tuple = ()
     epochs: int = 20
     batch_size: int = 128
     learning_rate: float = 1e-3
@@ -86,7 +90,8 @@ class Recipe:
         p = flags.ArgumentParser(
             prog=self.prog, description=f"Train and export `{self.model}` ({entry.cls.__name__})."
         )
-        p.add_argument("--dataset", default=entry.dataset, help="TFDS name (default: %(default)s, embedded).")
+        catalogue = f"; TFDS catalogue: {', '.join(self.datasets)}" if self.datasets else ""
+        p.add_argument("--dataset", default=entry.dataset, help=f"TFDS name (default: %(default)s, embedded{catalogue}).")
         p.add_argument("--data-dir", default=None, help="TFDS data_dir (default: TFDS's, or $MPKERAS_DATA_DIR).")
         p.add_argument("--epochs", type=flags.positive_int, default=self.epochs)
         p.add_argument("--batch-size", type=flags.positive_int, default=self.batch_size, help="global batch size")
@@ -123,7 +128,9 @@ class Recipe:
         if self.dataset_defaults:
             known, _ = p.parse_known_args(argv)
             p.set_defaults(**self.dataset_defaults(known.dataset))
-        return p.parse_args(argv)
+        args = p.parse_args(argv)
+        check_declared_dataset(self, args.dataset)
+        return args
 
     @property
     def prog(self):
@@ -135,6 +142,30 @@ class Recipe:
         Errors the user can fix (:mod:`mpkeras.errors`) end in one line and exit status 2 (``--debug``: a traceback).
         """
         return flags.entry_point(self.prog, self.parse_args, lambda args: run(self, args), argv)
+
+
+def check_declared_dataset(recipe, name):
+    """Raises :class:`~mpkeras.errors.UsageError` for a TFDS catalogue dataset that ``recipe`` does not declare.
+
+    Embedded datasets pass (the recipe's data function says whether it reads them), and so do names TFDS does
+    not know, for :func:`mpkeras.data.load` to refuse with its close matches.
+    """
+    from mpkeras.data.catalogue import base_name
+    from mpkeras.data.loading import EMBEDDED, in_catalogue
+    from mpkeras.errors import UsageError
+
+    base = base_name(name)
+    if base in EMBEDDED or name in recipe.datasets or base in recipe.datasets or not in_catalogue(base):
+        return
+    from mpkeras.registry import get_entry
+
+    default = get_entry(recipe.model).dataset
+    if recipe.datasets:
+        choice = f"it declares the TFDS datasets {', '.join(recipe.datasets)} and its embedded default {default}"
+    else:
+        choice = f"it reads only its embedded default, {default}, and declares no TFDS dataset"
+    raise UsageError(f"--dataset {name}: the {recipe.model} recipe is not made for {name}; {choice}. "
+                     "Pick one of those (each is tested end to end).")
 
 
 def _shard_by_data(ds):
@@ -347,7 +378,8 @@ def _run(recipe, args):
     if chief and args.export:
         from mpkeras.export import export_model
 
-        card = {**data.card, "metrics": metrics, "recipe": f"recipes/{recipe.model}.py", "smoke": bool(args.smoke)}
+        card = {**data.card, "metrics": metrics, "recipe": f"recipes/{recipe.model}.py", "smoke": bool(args.smoke),
+                "declared_datasets": list(recipe.datasets)}
         export_path = export_model(model, recipe.model, base_dir=os.path.join(args.out, "exported"), model_card=card)
 
     report = {

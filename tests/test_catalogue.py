@@ -1,0 +1,137 @@
+"""Every (recipe, declared TFDS catalogue dataset) end to end under ``tfds.testing.mock_data``.
+
+The mock serves random examples with each dataset's real features (shapes, channels, number of classes), so
+a recipe that hard-codes a shape fails here. Each case runs the recipe's ``--smoke`` path in this process
+(training, evaluation, figures, export); the exports are then reloaded in ONE clean process without mpkeras,
+which runs every serving signature and compares it with the in-process outputs. Sizes are cut down with the
+recipes' own flags (:data:`SMALL`) to keep the suite's time: the point is the data path, not the model.
+"""
+
+import json
+import os
+
+import pytest
+import tensorflow_datasets as tfds
+
+from mpkeras import cli
+from mpkeras.data import catalogue, loading
+from mpkeras.errors import UsageError
+from mpkeras.export import verify_savedmodel
+from mpkeras.registry import get_entry, list_models
+from mpkeras.train.recipe import Recipe
+
+MOCK = {"binarized_mnist": {"max_value": 1}}
+"""``mock_data`` arguments that keep a dataset's values in its real range (its pixels are 0 or 1)."""
+
+SMALL = {
+    "mlp": ["--hidden-units", "32"],
+    "alexnet": ["--width", "0.125", "--fc-units", "32"],
+    "vgg": ["--width", "0.125", "--fc-units", "32"],
+    "googlenet": ["--width", "0.125", "--no-aux"],
+    "resnet18": ["--width", "4"],
+    "resnet34": ["--width", "4"],
+    "rnn_classifier": ["--units", "16"],
+    "lstm_classifier": ["--units", "16"],
+    "nade": ["--hidden-units", "16"],
+    "made": ["--hidden-units", "32"],
+    "pixelcnn": ["--filters", "6", "--num-blocks", "1"],
+    "gated_pixelcnn": ["--filters", "6", "--num-layers", "1"],
+    "pixelrnn": ["--hidden-units", "4", "--num-layers", "1", "--output-units", "8"],
+    "vae": ["--hidden-units", "32", "--iwae-samples", "2"],
+    "beta_vae": ["--hidden-units", "32", "--iwae-samples", "2"],
+}
+"""Flags that make each recipe's model small; the data path is the recipe's own."""
+
+
+def _recipes():
+    recipes = {}
+    for name in list_models():
+        recipe = cli.load_recipe(name)
+        if isinstance(recipe, Recipe):
+            recipes[name] = recipe
+    return recipes
+
+
+RECIPES = _recipes()
+CASES = [(name, dataset) for name, recipe in RECIPES.items() for dataset in recipe.datasets]
+
+
+def _smoke(name, dataset, out):
+    with tfds.testing.mock_data(num_examples=16, **MOCK.get(dataset, {})):
+        return RECIPES[name].main(["--dataset", dataset, "--smoke", "--batch-size", "8", "--out", str(out),
+                                   "--verbose", "0", "--debug", *SMALL.get(name, [])])
+
+
+def test_every_declared_dataset_is_in_a_family_of_the_catalogue():
+    assert CASES, "no recipe declares a catalogue dataset"
+    for name, dataset in CASES:
+        assert dataset in catalogue.DECLARED, f"{name} declares {dataset}, which no family of the catalogue lists"
+        assert loading.in_catalogue(dataset), f"{name} declares {dataset!r}, which TFDS does not know"
+    # Every family member is declared by some recipe (a family nobody reads is a stale list).
+    declared = {dataset for _, dataset in CASES}
+    missing = [d for d in catalogue.CLASSIFICATION + catalogue.BINARY_IMAGES if d not in declared]
+    assert not missing, f"no recipe declares {missing}"
+
+
+@pytest.mark.parametrize("name", sorted({n for n, _ in CASES}))
+def test_recipe_runs_end_to_end_on_each_declared_dataset_and_the_exports_reload(name, tmp_path):
+    """Per recipe: a smoke run on each of its declared datasets, then all its exports in one clean process."""
+    exports, failures = {}, []
+    for dataset in RECIPES[name].datasets:
+        try:
+            report = _smoke(name, dataset, tmp_path / dataset)
+        except Exception as e:  # noqa: BLE001  (every failing dataset is listed, not just the first)
+            failures.append(f"{name} on {dataset}: {type(e).__name__}: {e}")
+            continue
+        assert report["data"]["dataset"] == dataset
+        assert report["data"]["splits"] == catalogue.splits(dataset)
+        assert report["test"], f"{name} on {dataset}: no test metrics"
+        assert report["export"] and os.path.isdir(report["export"]), f"{name} on {dataset}: no export"
+        exports[dataset] = report["export"]
+    assert not failures, "\n".join(failures)
+    reports = verify_savedmodel(list(exports.values()))  # raises with the failed signatures
+    for dataset, path in exports.items():
+        assert reports[path]["ok"] and not reports[path]["mpkeras_imported"], f"{name} on {dataset}"
+
+
+def test_model_card_and_list_show_the_declared_datasets(tmp_path, capsys):
+    report = _smoke("lenet", "cifar10", tmp_path)
+    with open(os.path.join(report["export"], "assets.extra", "model_card.json")) as f:
+        card = json.load(f)
+    assert card["declared_datasets"] == list(catalogue.CLASSIFICATION) and card["dataset"] == "cifar10"
+    # The model is built from the data: colour 32x32 inputs, 10 classes.
+    assert card["num_classes"] == 10
+    assert cli.main(["list", "--exported", str(tmp_path / "exported")]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "cifar10" in lines["lenet"] and "binarized_mnist" in lines["made"]
+
+
+def test_undeclared_catalogue_dataset_is_refused_naming_the_declared_ones():
+    with pytest.raises(UsageError, match="declares the TFDS datasets mnist, fashion_mnist, cifar10, svhn_cropped"):
+        RECIPES["lenet"].parse_args(["--dataset", "binarized_mnist"])
+    with pytest.raises(UsageError, match="declares no TFDS dataset"):
+        RECIPES["realnvp"].parse_args(["--dataset", "mnist"])
+    assert RECIPES["lenet"].parse_args(["--dataset", "nosuchset"]).dataset == "nosuchset"  # load names it
+
+
+def test_prebinarized_data_is_not_binarized_again_and_refuses_8_bit(tmp_path, capsys):
+    report = _smoke("made", "binarized_mnist", tmp_path)
+    assert report["data"]["binarization"].startswith("fixed")
+    with pytest.raises(SystemExit) as exit_info, tfds.testing.mock_data(num_examples=16, max_value=1):
+        RECIPES["pixelcnn"].main(["--dataset", "binarized_mnist", "--levels", "256", "--smoke", "--out",
+                                  str(tmp_path), "--verbose", "0"])
+    assert exit_info.value.code == 2
+    assert "--levels 256: binarized_mnist has binary pixels only" in capsys.readouterr().err
+
+
+def test_load_under_the_mock_and_its_errors_without_it(tmp_path):
+    with tfds.testing.mock_data(num_examples=3):
+        assert loading._tfds_mocked()
+        image, _ = next(iter(loading.load("cifar10", "train[:90%]")))
+        assert image.shape == (32, 32, 3) and image.dtype == "uint8"
+        with pytest.raises(loading.UnknownDatasetError, match="Unknown dataset 'cifar1O'"):
+            loading.load("cifar1O", "train")
+    assert not loading._tfds_mocked()
+    with pytest.raises(loading.DatasetUnavailableError, match="not prepared"):
+        loading.load("cifar10", "train", data_dir=tmp_path, download=False)
+    assert get_entry("lenet").dataset in loading.EMBEDDED
