@@ -57,6 +57,10 @@ _IMAGE_FEATURES = {
 """Datasets whose ``as_supervised`` pairs are not ``(uint8 image in 0..255, label)``."""
 
 ROLES = ("train", "val", "test")
+"""The three splits a recipe reads."""
+
+SPLIT_ROLES = tuple(_DEFAULT_SPLITS)
+"""Every role :func:`split` maps: :data:`ROLES` and ``"train+val"``."""
 
 
 def base_name(name):

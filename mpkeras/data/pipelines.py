@@ -46,8 +46,13 @@ def _float_pairs(args, role):
 
 
 def _cached(ds, args, role):
-    """``ds`` (one element per example of the ``role`` split) cached in memory if it fits (:func:`cache_if_small`)."""
-    return cache_if_small(ds, args.dataset, catalogue.split(args.dataset, role), args.data_dir)
+    """``ds`` (one element per example of the ``role`` split) cached in memory if it fits (:func:`cache_if_small`).
+
+    ``role``: a split role (:data:`mpkeras.data.catalogue.SPLIT_ROLES`), or a TFDS split string, which the
+    segmentation and frame pipelines still pass.
+    """
+    split = catalogue.split(args.dataset, role) if role in catalogue.SPLIT_ROLES else role
+    return cache_if_small(ds, args.dataset, split, args.data_dir)
 
 
 def _to_numpy(ds):

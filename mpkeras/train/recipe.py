@@ -91,7 +91,8 @@ class Recipe:
             prog=self.prog, description=f"Train and export `{self.model}` ({entry.cls.__name__})."
         )
         catalogue = f"; TFDS catalogue: {', '.join(self.datasets)}" if self.datasets else ""
-        p.add_argument("--dataset", default=entry.dataset, help=f"TFDS name (default: %(default)s, embedded{catalogue}).")
+        p.add_argument("--dataset", default=entry.dataset,
+                       help=f"TFDS name (default: %(default)s, embedded{catalogue}).")
         p.add_argument("--data-dir", default=None, help="TFDS data_dir (default: TFDS's, or $MPKERAS_DATA_DIR).")
         p.add_argument("--epochs", type=flags.positive_int, default=self.epochs)
         p.add_argument("--batch-size", type=flags.positive_int, default=self.batch_size, help="global batch size")
@@ -153,12 +154,11 @@ def check_declared_dataset(recipe, name):
     from mpkeras.data.catalogue import base_name
     from mpkeras.data.loading import EMBEDDED, in_catalogue
     from mpkeras.errors import UsageError
+    from mpkeras.registry import get_entry
 
     base = base_name(name)
     if base in EMBEDDED or name in recipe.datasets or base in recipe.datasets or not in_catalogue(base):
         return
-    from mpkeras.registry import get_entry
-
     default = get_entry(recipe.model).dataset
     if recipe.datasets:
         choice = f"it declares the TFDS datasets {', '.join(recipe.datasets)} and its embedded default {default}"
