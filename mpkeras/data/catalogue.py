@@ -43,12 +43,12 @@ DECLARED = tuple(dict.fromkeys(name for family in FAMILIES for name in family))
 NO_LABEL = -1
 """The label of every example of a dataset without labels."""
 
-_DEFAULT_SPLITS = {"train": "train[:90%]", "val": "train[90%:]", "test": "test", "train+val": "train"}
+DEFAULT_SPLITS = {"train": "train[:90%]", "val": "train[90%:]", "test": "test", "train+val": "train"}
 
 _SPLITS = {
     "binarized_mnist": {"train": "train", "val": "validation", "test": "test", "train+val": "train+validation"},
 }
-"""Datasets whose roles map to other TFDS splits than :data:`_DEFAULT_SPLITS`."""
+"""Datasets whose roles map to other TFDS splits than :data:`DEFAULT_SPLITS`."""
 
 _IMAGE_FEATURES = {
     # name: (image feature, label feature or None, scale to uint8 levels 0..255)
@@ -59,9 +59,6 @@ _IMAGE_FEATURES = {
 ROLES = ("train", "val", "test")
 """The three splits a recipe reads."""
 
-SPLIT_ROLES = tuple(_DEFAULT_SPLITS)
-"""Every role :func:`split` maps: :data:`ROLES` and ``"train+val"``."""
-
 
 def base_name(name):
     """``"mnist/config:3.0.1"`` -> ``"mnist"``."""
@@ -71,9 +68,9 @@ def base_name(name):
 def split(name, role):
     """The TFDS split string of ``role`` (``"train"``, ``"val"``, ``"test"`` or ``"train+val"``: both, for
     retraining once early stopping has picked the epochs) for dataset ``name``."""
-    if role not in _DEFAULT_SPLITS:
-        raise ValueError(f"Unknown split role {role!r}; roles are {', '.join(_DEFAULT_SPLITS)}.")
-    return _SPLITS.get(base_name(name), _DEFAULT_SPLITS)[role]
+    if role not in DEFAULT_SPLITS:
+        raise ValueError(f"Unknown split role {role!r}; roles are {', '.join(DEFAULT_SPLITS)}.")
+    return _SPLITS.get(base_name(name), DEFAULT_SPLITS)[role]
 
 
 def splits(name):

@@ -14,7 +14,7 @@ from mpkeras.data.loading import _base_name
 from mpkeras.errors import UsageError
 
 AUTOTUNE = tf.data.AUTOTUNE
-TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
+TRAIN, VAL, TEST = (catalogue.DEFAULT_SPLITS[role] for role in catalogue.ROLES)  # the splits of most datasets
 
 
 def image_pairs(name, role, data_dir=None):
@@ -46,13 +46,8 @@ def _float_pairs(args, role):
 
 
 def _cached(ds, args, role):
-    """``ds`` (one element per example of the ``role`` split) cached in memory if it fits (:func:`cache_if_small`).
-
-    ``role``: a split role (:data:`mpkeras.data.catalogue.SPLIT_ROLES`), or a TFDS split string, which the
-    segmentation and frame pipelines still pass.
-    """
-    split = catalogue.split(args.dataset, role) if role in catalogue.SPLIT_ROLES else role
-    return cache_if_small(ds, args.dataset, split, args.data_dir)
+    """``ds`` (one element per example of the ``role`` split) cached in memory if it fits (:func:`cache_if_small`)."""
+    return cache_if_small(ds, args.dataset, catalogue.split(args.dataset, role), args.data_dir)
 
 
 def _to_numpy(ds):
@@ -211,12 +206,12 @@ def segmentation_classes(name):
     return SEGMENTATION[base]["classes"]
 
 
-def _segmentation_pairs(args, split):
-    """Unbatched ``(image uint8 (H, W, C), mask int32 (H, W))``, labels checked, cached."""
+def _segmentation_pairs(args, role):
+    """Unbatched ``(image uint8 (H, W, C), mask int32 (H, W))`` of the ``role`` split, labels checked, cached."""
     classes = segmentation_classes(args.dataset)
     spec = SEGMENTATION[_base_name(args.dataset)]
     size = getattr(args, "image_size", None) or spec["image_size"]
-    ds = load(args.dataset, split, data_dir=args.data_dir, as_supervised=False)
+    ds = load(args.dataset, catalogue.split(args.dataset, role), data_dir=args.data_dir, as_supervised=False)
 
     def to_pair(example):
         image = example["image"]  # (H, W, C) uint8
@@ -228,7 +223,7 @@ def _segmentation_pairs(args, split):
         return image, mask[..., 0]  # (H, W, C), (H, W)
 
     ds = ds.map(to_pair, num_parallel_calls=AUTOTUNE)
-    return _cached(check_labels(ds, len(classes), dataset=args.dataset), args, split)
+    return _cached(check_labels(ds, len(classes), dataset=args.dataset), args, role)
 
 
 def _augmentation(args):
@@ -252,7 +247,7 @@ def segmentation(args, max_test_arrays=256):
     Returns:
         train, val, test datasets, and the first ``max_test_arrays`` test images and masks as numpy arrays.
     """
-    splits = [_segmentation_pairs(args, s) for s in (TRAIN, VAL, TEST)]
+    splits = [_segmentation_pairs(args, role) for role in catalogue.ROLES]
     splits = [s.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE) for s in splits]
     test_images, test_masks = (np.stack(a) for a in zip(*first_numpy(splits[2], max_test_arrays)))
     train = splits[0].shuffle(10_000, seed=args.seed, reshuffle_each_iteration=True)
@@ -284,7 +279,7 @@ def segmentation_data(args):
 
     train, val, test, test_images, test_masks = segmentation(args)
     standardizer = Standardizer.fit(
-        _segmentation_pairs(args, TRAIN).map(lambda x, y: to_float(x), num_parallel_calls=AUTOTUNE))
+        _segmentation_pairs(args, "train").map(lambda x, y: to_float(x), num_parallel_calls=AUTOTUNE))
     classes = segmentation_classes(args.dataset)
     description = card(args, classes=list(classes), augmentation=_augmentation(args),
                        preprocessing="pixels in [0, 1], standardized inside the model with train statistics")
@@ -296,12 +291,13 @@ def segmentation_data(args):
 # === Sequences ===
 
 
-def _frame_sequences(args, split, limit=None):
-    """Unbatched uint8 frame sequences (T, H, W, C) of a split (the first ``limit``), cached if small (1 byte a pixel)."""
-    ds = load(args.dataset, split, data_dir=args.data_dir, as_supervised=False)
+def _frame_sequences(args, role, limit=None):
+    """Unbatched uint8 frame sequences (T, H, W, C) of the ``role`` split (the first ``limit``), cached if small
+    (1 byte a pixel)."""
+    ds = load(args.dataset, catalogue.split(args.dataset, role), data_dir=args.data_dir, as_supervised=False)
     if limit:
         ds = ds.take(int(limit))
-    return _cached(ds.map(lambda example: example["frames"], num_parallel_calls=AUTOTUNE), args, split)
+    return _cached(ds.map(lambda example: example["frames"], num_parallel_calls=AUTOTUNE), args, role)
 
 
 def next_frame(args, max_test_arrays=64):
@@ -324,7 +320,7 @@ def next_frame(args, max_test_arrays=64):
         (N, T, H, W, C) float32 in [0, 1].
     """
     limits = (getattr(args, "train_sequences", None), None, None)
-    splits = [_frame_sequences(args, s, n) for s, n in zip((TRAIN, VAL, TEST), limits)]
+    splits = [_frame_sequences(args, role, n) for role, n in zip(catalogue.ROLES, limits)]
     test_frames = np.stack(first_numpy(splits[2].map(to_float, num_parallel_calls=AUTOTUNE), max_test_arrays))
 
     def pair(frames):
