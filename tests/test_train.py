@@ -1,5 +1,6 @@
 """Training core and CLI: smoke recipes end to end, strategies, resume, reproducibility."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -45,6 +46,28 @@ def test_recipe_smoke_end_to_end(name, tmp_path, data_dir):
     # A second run exports the next version; smoke runs never touch the repo's exported/.
     _smoke(name, tmp_path, data_dir, "--epochs", "1")
     assert (tmp_path / "exported" / name / "2").is_dir()
+
+
+@pytest.mark.parametrize("name", ["lenet", "vae"])  # compiled metrics; a custom train_step with trackers
+def test_the_runner_traces_the_train_step_once(name, tmp_path, data_dir):
+    """The runner builds compiled metrics and optimizer slots before ``fit``. Left to the first trace of the
+    step, the variables they create make ``tf.function`` trace it a second time (a deep net's start-up x2)."""
+    recipe, traces = cli.load_recipe(name), []
+
+    def make_model(args, data):
+        model = recipe.make_model(args, data)
+        step = model.train_step
+
+        def counted(batch):
+            traces.append(batch)
+            return step(batch)
+
+        model.train_step = counted
+        return model
+
+    dataclasses.replace(recipe, make_model=make_model).main(
+        ["--smoke", "--out", str(tmp_path), "--data-dir", data_dir, "--verbose", "0", "--no-export"])
+    assert len(traces) == 1, f"{name}: train_step traced {len(traces)} times"
 
 
 def test_same_seed_same_metrics(tmp_path, data_dir):

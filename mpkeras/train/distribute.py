@@ -55,17 +55,19 @@ def make_strategy(name):
 
 
 def build_from_local_batch(model, batch):
-    """Makes ``model.fit`` under a strategy build its compiled loss and metrics from ``batch``.
+    """Makes ``model.fit`` build its compiled loss, metrics and optimizer from ``batch``.
 
-    Under a strategy, Keras 3's ``fit`` first builds the model symbolically from one
-    *distributed* input batch that it all-reduces with a MEAN (``Trainer._maybe_symbolic_build``):
-    integer inputs (character ids, labels) come back as floats, which models that read ids refuse,
+    Without a strategy, Keras 3 defers that build to the first trace of ``train_step``; the
+    variables it creates there make ``tf.function`` trace the step a second time, which for a
+    deep network costs as much as the first. Under a strategy, Keras 3's ``fit`` first builds the
+    model symbolically from one *distributed* input batch that it all-reduces with a MEAN
+    (``Trainer._maybe_symbolic_build``): integer inputs (character ids, labels) come back as floats, which models that read ids refuse,
     and under ``MultiWorkerMirroredStrategy`` the reduction itself fails
     ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585). Building from a local
     batch of the right shapes and dtypes (zeros do) changes nothing else.
 
     Args:
-        model: a compiled ``keras.Model`` created under the strategy's scope.
+        model: a compiled ``keras.Model`` created under the strategy's scope (or none).
         batch: one local batch, ``x`` or ``(x, y)``, as arrays or tensors.
     """
     def symbolic_build(iterator=None, data_batch=None):

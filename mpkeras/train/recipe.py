@@ -311,8 +311,9 @@ def _run(recipe, args):
             if args.jit and not model.jit_compile:  # Keras turns XLA off for layers without XLA support
                 raise UnsupportedFlagError("--jit", recipe.model, "Keras turned XLA off: a layer of this "
                                            "configuration has supports_jit=False")
-            if args.strategy != "default":
-                distribute.build_from_local_batch(model, sample)
+            # Build the compiled metrics and the optimizer's slots now, under every strategy: left to fit,
+            # they are created inside the first trace of train_step, which makes tf.function trace it twice.
+            distribute.build_from_local_batch(model, sample)
             if args.strategy == "multi_worker":
                 _patch_for_multi_worker(model)
         return model
