@@ -16,14 +16,50 @@ def save(fig, path, dpi=80):
     return path
 
 
+def tile(images, ncols, gap=1, fill=1.0):
+    """Tiles (N, H, W) or (N, H, W, C) images row by row into one montage, ``gap`` pixels of ``fill`` apart.
+
+    Returns an array (rows (H + gap) - gap, ncols (W + gap) - gap[, C]); cells after the N-th are ``fill``.
+    """
+    images = np.asarray(images, np.float32)
+    n, h, w = images.shape[:3]
+    nrows = int(np.ceil(n / ncols))
+    cells = np.full((nrows * ncols, h + gap, w + gap, *images.shape[3:]), fill, np.float32)
+    cells[:n, :h, :w] = images
+    cells = cells.reshape(nrows, ncols, h + gap, w + gap, *images.shape[3:])
+    montage = cells.swapaxes(1, 2).reshape(nrows * (h + gap), ncols * (w + gap), *images.shape[3:])
+    return montage[:nrows * (h + gap) - gap, :ncols * (w + gap) - gap]
+
+
 def image_grid(images, path, ncols=10, titles=None, row_labels=None, title=None, cmap="gray"):
-    """Saves a grid of images, (N, H, W) or (N, H, W, C) in [0, 1], as one PNG."""
+    """Saves a grid of images, (N, H, W) or (N, H, W, C) in [0, 1], as one PNG.
+
+    Without per-image ``titles`` the grid is drawn as one montage (:func:`tile`) in one axes: matplotlib's cost
+    grows with the number of axes, and a sample grid of 64 axes cost a smoke run more than its training.
+    """
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     n = len(images)
+    ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.9, nrows * 0.9 + (0.4 if title else 0)), squeeze=False)
+    figsize = (ncols * 0.9, nrows * 0.9 + (0.4 if title else 0))
+    if titles is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        ax.imshow(tile(np.clip(images, 0.0, 1.0), ncols), cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if row_labels is not None:
+            step = images.shape[1] + 1  # one row of cells and its gap
+            ax.set_yticks([r * step + (step - 2) / 2 for r in range(len(row_labels))],
+                          [str(label) for label in row_labels], fontsize=8)
+            ax.tick_params(axis="y", length=0)
+        if title:
+            fig.suptitle(title, fontsize=10)
+        return save(fig, path)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -31,8 +67,7 @@ def image_grid(images, path, ncols=10, titles=None, row_labels=None, title=None,
             spine.set_visible(False)
         if i < n:
             ax.imshow(images[i], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
-            if titles is not None:
-                ax.set_title(str(titles[i]), fontsize=7, pad=2)
+            ax.set_title(str(titles[i]), fontsize=7, pad=2)
     if row_labels is not None:
         for r, label in enumerate(row_labels):
             axes[r, 0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
