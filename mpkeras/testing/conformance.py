@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from mpkeras.registry import get_model, list_models
 from mpkeras.testing.fixtures import FIXTURES
+from mpkeras.train import distribute
 
 
 def get_fixture(name):
@@ -132,6 +133,7 @@ def check_keras_roundtrip(name, tmp_dir=None):
 def check_learns(name):
     model, fx = build(name)
     model.compile(optimizer=keras.optimizers.Adam(fx.learning_rate), **fx.compile_kwargs)
+    distribute.build_from_local_batch(model, (fx.x, fx.y))  # as the recipe runner does: one trace per step
     first = model.evaluate(fx.x, fx.y, verbose=0, return_dict=True)["loss"]
     batch = len(tf.nest.flatten(fx.x)[0])  # one full batch (x may be a dict of arrays)
     model.fit(fx.x, fx.y, batch_size=batch, epochs=fx.learn_steps, verbose=0, shuffle=False)

@@ -45,11 +45,16 @@ def check_declared_opt_outs(name):
 
 
 def _compile(model, fx, optimizer, **kwargs):
-    """Compiles with ``optimizer()`` for every network (two-player models get one per network)."""
+    """Compiles with ``optimizer()`` for every network (two-player models get one per network), and has ``fit``
+    build the compiled metrics and optimizer slots from the fixture's batch first, as the recipe runner does
+    (so the step traces, and compiles under XLA, once)."""
     extra = dict(fx.compile_kwargs)
     if isinstance(model, TwoOptimizers):
         extra.update(generator_optimizer=optimizer(), discriminator_optimizer=optimizer())
+    if not model.built:
+        _build(model, fx.x)
     model.compile(optimizer=optimizer(), **extra, **kwargs)
+    distribute.build_from_local_batch(model, (fx.x, fx.y))
 
 
 def _build(model, x):
@@ -85,8 +90,6 @@ def _one_sgd_step(name, strategy, duplicate=False):
         _build(model, fx.x)
         _compile(model, fx, lambda: keras.optimizers.SGD(fx.learning_rate, momentum=0.9))
     x, y = fx.x, fx.y
-    if strategy is not tf.distribute.get_strategy():
-        distribute.build_from_local_batch(model, (x, y))  # as the recipe runner does
     if duplicate:  # the same examples on each replica
         x, y = tf.nest.map_structure(lambda a: None if a is None else np.concatenate([a, a]), (x, y))
     before = [np.array(v.numpy()) for v in model.weights]
