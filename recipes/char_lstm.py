@@ -1,12 +1,14 @@
-"""Train the character LSTM on pydoc_text (CPython's documentation text) and export it.
+"""Train the character LSTM on pydoc_text (CPython's documentation text, embedded) or tiny_shakespeare; export it.
 
-    python recipes/char_lstm.py [--units 412] [--num-layers 1] [--context 128] [--epochs 40] [--smoke]
+    python recipes/char_lstm.py [--dataset pydoc_text|tiny_shakespeare] [--units 412] [--num-layers 1]
+                                [--context 128] [--epochs 40] [--smoke]
 
 Reports test bits per character (every test character but the first, predicted
 from the characters before it within windows of --context) and three samples.
 """
 
 from mpkeras import flags
+from mpkeras.data import catalogue
 from mpkeras.models import CharLSTM
 from mpkeras.train.language import language_model_recipe
 
@@ -24,8 +26,8 @@ def build(args, vocabulary):
                     dropout=args.dropout, seed=args.seed)
 
 
-RECIPE = language_model_recipe("char_lstm", build, add_arguments, epochs=40, batch_size=32, learning_rate=3e-3,
-                               patience=8, schedule="cosine", clip_norm=1.0)
+RECIPE = language_model_recipe("char_lstm", build, add_arguments, datasets=catalogue.TEXT, epochs=40, batch_size=32,
+                               learning_rate=3e-3, patience=8, schedule="cosine", clip_norm=1.0)
 
 if __name__ == "__main__":
     RECIPE.main()

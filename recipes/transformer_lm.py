@@ -1,6 +1,8 @@
-"""Train the causal Transformer character model on pydoc_text and export it (with a KV-cached ``generate``).
+"""Train the causal Transformer character model on pydoc_text (embedded) or tiny_shakespeare and export it (with a
+KV-cached ``generate``).
 
-    python recipes/transformer_lm.py [--width 128] [--num-layers 4] [--num-heads 4] [--context 128]
+    python recipes/transformer_lm.py [--dataset pydoc_text|tiny_shakespeare] [--width 128] [--num-layers 4]
+                                     [--num-heads 4] [--context 128]
                                      [--attention dense|strided|fixed[,...]] [--stride 16] [--epochs 40] [--smoke]
 
 Reports test bits per character (as recipes/char_lstm.py) and three samples;
@@ -11,6 +13,7 @@ a test snippet.
 import numpy as np
 
 from mpkeras import flags
+from mpkeras.data import catalogue
 from mpkeras.layers.attention import PATTERNS, attention_pattern
 from mpkeras.models import TransformerLM
 from mpkeras.train.language import language_model_recipe
@@ -70,8 +73,9 @@ def figures(model, data, args, fig_dir):
     return {"attention": figs.save(fig, f"{fig_dir}/attention.png")}
 
 
-RECIPE = language_model_recipe("transformer_lm", build, add_arguments, figures=figures, epochs=40, batch_size=32,
-                               learning_rate=2e-3, patience=8, schedule="cosine", clip_norm=1.0)
+RECIPE = language_model_recipe("transformer_lm", build, add_arguments, figures=figures, datasets=catalogue.TEXT,
+                               epochs=40, batch_size=32, learning_rate=2e-3, patience=8, schedule="cosine",
+                               clip_norm=1.0)
 
 if __name__ == "__main__":
     RECIPE.main()

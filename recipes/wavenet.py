@@ -13,6 +13,7 @@ ones, as waveform/spectrogram PNGs and WAV files. The export has ``log_prob``,
 """
 
 from mpkeras import flags
+from mpkeras.data import catalogue
 from mpkeras.models import WaveNet
 from mpkeras.train.wavenet import wavenet_recipe
 
@@ -36,8 +37,8 @@ def make_model(args, data):
 
 # Small batches of whole clips: many updates beat big batches on 2 CPU cores (batch 2 reached 4.95 val bits per
 # sample after 180 steps, batch 8 only 5.95 after 135 steps of 4x the data). XLA does not speed the step up on CPU.
-RECIPE = wavenet_recipe("wavenet", make_model, add_arguments, epochs=8, batch_size=2, learning_rate=2e-3,
-                        patience=4, schedule="cosine", clip_norm=1.0, jit=False)
+RECIPE = wavenet_recipe("wavenet", make_model, add_arguments, datasets=catalogue.AUDIO, epochs=8, batch_size=2,
+                        learning_rate=2e-3, patience=4, schedule="cosine", clip_norm=1.0, jit=False)
 
 if __name__ == "__main__":
     RECIPE.main()

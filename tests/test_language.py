@@ -15,6 +15,7 @@ from mpkeras.data.embedded import PydocText
 from mpkeras.data.text import CharVocabulary, UnknownCharacterError
 from mpkeras.layers import CausalSelfAttention, TransformerBlock, attention_pattern, pattern_row
 from mpkeras.models import CharLSTM, TransformerLM
+from mpkeras.train.language import sample_prompts
 from mpkeras.train.language import test_bits_per_char as bits_per_char_over
 
 VOCAB = "abcdefgh \n"
@@ -62,6 +63,45 @@ def test_pydoc_text_splits_every_tenth_chunk_in_corpus_order(data_dir):
               .as_numpy_iterator()}
     assert len(hashes) == 1
 
+
+def test_vocabulary_is_the_train_characters_and_unseen_ones_become_u_fffd():
+    texts = {"train": "abca ", "val": "ab dd", "test": "xa yx"}
+    vocabulary, encoded, replaced = pipelines.text_vocabulary(texts)
+    assert vocabulary.chars == " abc\ufffd"  # train's characters, sorted, then the replacement character
+    assert encoded == {"train": "abca ", "val": "ab \ufffd\ufffd", "test": "\ufffda \ufffd\ufffd"}
+    assert replaced == {"train": 0, "val": 2, "test": 3}
+    # Nothing unseen: the vocabulary is train's alone, with no id for a character that never occurs.
+    vocabulary, encoded, replaced = pipelines.text_vocabulary({"train": "abc", "val": "cab", "test": "b"})
+    assert vocabulary.chars == "abc" and encoded["val"] == "cab" and not any(replaced.values())
+    with pytest.raises(ValueError, match="train split holds no text"):
+        pipelines.text_vocabulary({"train": "", "val": "a", "test": "a"})
+    # The report's prompts: the default ones the vocabulary spells, else train text of the same length.
+    vocabulary = CharVocabulary("Tdefhitx ")
+    assert sample_prompts(vocabulary, vocabulary.encode("the fix")) == ["The ", "def ", "if x"]
+    vocabulary = CharVocabulary("abcfix ")  # spells "if x" only
+    train = "abc cba abc cba abc"
+    # Prompt i of 3 starts at i * (19 - 4) // 3 of the train text: 0 and 5 (the third is "if x").
+    assert sample_prompts(vocabulary, vocabulary.encode(train)) == [train[0:4], train[5:9], "if x"]
+
+
+def test_tiny_shakespeare_splits_join_their_examples_and_read_validation_for_val():
+    import tensorflow_datasets as tfds
+
+    args = argparse.Namespace(dataset="tiny_shakespeare", data_dir=None, context=8, batch_size=2, seed=0)
+    with tfds.testing.mock_data(num_examples=3):  # 3 random texts a split; the real dataset has one
+        examples = {split: [e["text"].decode() for e in data.load("tiny_shakespeare", split, as_supervised=False)
+                            .as_numpy_iterator()] for split in ("train", "validation", "test")}
+        result = pipelines.text_data(args)
+    assert all(len(texts) == 3 for texts in examples.values())
+    assert result.card["splits"] == {"train": "train", "val": "validation", "test": "test"}
+    train = "".join(examples["train"])
+    vocabulary = result.extras["vocabulary"]
+    assert vocabulary.decode(result.extras["train_ids"]) == train and vocabulary.chars.rstrip("\ufffd") == "".join(
+        sorted(set(train)))
+    for role, split in (("val", "validation"), ("test", "test")):
+        text = "".join(examples[split])
+        assert vocabulary.decode(result.extras[f"{role}_ids"]) == "".join(c if c in train else "\ufffd" for c in text)
+        assert result.card["unknown_characters"][role] == sum(c not in train for c in text)
 
 def test_vocabulary_round_trips_and_names_unknown_characters():
     vocab = CharVocabulary.from_text("hello world")

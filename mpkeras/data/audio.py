@@ -30,10 +30,10 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras import flags
+from mpkeras.data import catalogue
 from mpkeras.errors import UsageError
 
 AUTOTUNE = tf.data.AUTOTUNE
-TRAIN, VAL, TEST = "train[:90%]", "train[90%:]", "test"
 
 AUDIO_SOURCES = {
     # name: (feature path of the label, samples per example, sample rate)
@@ -247,7 +247,9 @@ def noise_floor(clean, noise, num_levels=256):
 
 
 def audio_data(args):
-    """``Data`` for WaveNet: train ``train[:90%]`` (crops if ``args.crop``), val ``train[90%:]``, test ``test``.
+    """``Data`` for WaveNet: the train, val and test splits of :func:`mpkeras.data.catalogue.split` (tones16k:
+    ``train[:90%]``, ``train[90%:]``, ``test``; speech_commands and nsynth: their own validation split), train as
+    crops if ``args.crop``.
 
     Inputs are ``waveform`` (B, T) float32 in [-1, 1], or with ``args.conditional``
     ``{"waveform", "labels"}``. Train clips stream from TFDS (so large sets such as
@@ -261,8 +263,8 @@ def audio_data(args):
     from mpkeras.data.loading import _base_name, info
     from mpkeras.train.recipe import Data
 
-    clips = {name: audio_clips(args.dataset, split, data_dir=args.data_dir)
-             for name, split in (("train", TRAIN), ("val", VAL), ("test", TEST))}
+    clips = {role: audio_clips(args.dataset, catalogue.split(args.dataset, role), data_dir=args.data_dir)
+             for role in catalogue.ROLES}
     if args.max_train_clips:
         clips["train"] = clips["train"].take(args.max_train_clips)
     if args.max_eval_clips:
@@ -277,12 +279,13 @@ def audio_data(args):
     train = waveform_batches(clips["train"], args.batch_size, args.conditional, crop=args.crop, seed=args.seed)
     val = waveform_batches(tf.data.Dataset.from_tensor_slices(arrays["val"]), args.batch_size, args.conditional)
     test = waveform_batches(tf.data.Dataset.from_tensor_slices(arrays["test"]), args.batch_size, args.conditional)
-    card = {"dataset": args.dataset, "splits": {"train": TRAIN, "val": VAL, "test": TEST},
+    card = {"dataset": args.dataset, "splits": catalogue.splits(args.dataset),
             "sample_rate": rate, "clip_samples": length, "train_crop": args.crop,
             "clips": {"train": int(clips["train"].cardinality()), "val": len(arrays["val"][0]),
                       "test": len(arrays["test"][0])},
             "conditioning": {"labels": "/".join(label_path), "names": names} if args.conditional else None,
-            "preprocessing": "int16 / 32768 -> [-1, 1]; mu-law (mu = 255) to 256 levels inside the model"}
+            "preprocessing": "int16 PCM / 32768 (float audio as it is) -> [-1, 1]; mu-law (mu = 255) to 256 "
+                             "levels inside the model"}
     extras = {"num_classes": len(names), "label_names": names, "sample_rate": rate,
               **{f"{k}_waveforms": v[0] for k, v in arrays.items()}, **{f"{k}_labels": v[1] for k, v in arrays.items()}}
     return Data(train, val, test, card, extras=extras)

@@ -2,7 +2,8 @@
 
 A recipe reads three splits by role: ``train``, ``val`` (early stopping, model choice) and ``test`` (the final
 figure only). Most datasets have a train and a test split, so ``val`` is the last 10% of train; where TFDS
-has a validation split (``binarized_mnist``), the recipes use it. Image datasets come out as
+has a validation split (``binarized_mnist``, ``tiny_shakespeare``, ``speech_commands``, ``nsynth``, which calls
+it ``valid``), the recipes use it. Image datasets come out as
 ``(image uint8 (H, W, C), label int64 ())`` pairs whatever their features are called; a dataset without labels
 gives :data:`NO_LABEL`.
 
@@ -33,9 +34,13 @@ SEGMENTATION = ("oxford_iiit_pet",)
 """Segmentation datasets (images with per-pixel class masks)."""
 
 AUDIO = ("speech_commands", "nsynth")
-"""Audio datasets for WaveNet."""
+"""Audio datasets for WaveNet: ``speech_commands`` (int16 clips of up to 1 s at 16 kHz; 12 classes: 10 words,
+silence, unknown) and ``nsynth`` (float32 notes of 4 s at 16 kHz, labelled with their instrument family)."""
 
-FAMILIES = (CLASSIFICATION, BINARY_IMAGES, SEGMENTATION, AUDIO)
+TEXT = ("tiny_shakespeare",)
+"""Text datasets for the character language models: one ``text`` string per split (the whole split)."""
+
+FAMILIES = (CLASSIFICATION, BINARY_IMAGES, SEGMENTATION, AUDIO, TEXT)
 
 DECLARED = tuple(dict.fromkeys(name for family in FAMILIES for name in family))
 """Every catalogue dataset some recipe declares."""
@@ -47,6 +52,9 @@ DEFAULT_SPLITS = {"train": "train[:90%]", "val": "train[90%:]", "test": "test", 
 
 _SPLITS = {
     "binarized_mnist": {"train": "train", "val": "validation", "test": "test", "train+val": "train+validation"},
+    "tiny_shakespeare": {"train": "train", "val": "validation", "test": "test", "train+val": "train+validation"},
+    "speech_commands": {"train": "train", "val": "validation", "test": "test", "train+val": "train+validation"},
+    "nsynth": {"train": "train", "val": "valid", "test": "test", "train+val": "train+valid"},
 }
 """Datasets whose roles map to other TFDS splits than :data:`DEFAULT_SPLITS`."""
 

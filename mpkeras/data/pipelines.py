@@ -346,10 +346,43 @@ def next_frame_data(args):
 
 
 def split_text(args, split):
-    """The text of a split of a text dataset (``pydoc_text``): its chunks joined in corpus order."""
+    """The text of a split of a text dataset: its examples' ``text`` joined, in ``index`` order where the dataset
+    has that feature (``pydoc_text``'s chunks), else in reading order (``tiny_shakespeare`` has one example per
+    split; ``tfds.testing.mock_data`` serves many short ones)."""
     ds = load(args.dataset, split, data_dir=args.data_dir, as_supervised=False)
-    chunks = sorted((int(e["index"]), e["text"].decode("utf-8")) for e in ds.as_numpy_iterator())
-    return "".join(text for _, text in chunks)
+    if "text" not in ds.element_spec:
+        raise UsageError(f"{args.dataset} has no 'text' feature (it has {', '.join(sorted(ds.element_spec))}); the "
+                         "character models read text datasets such as pydoc_text or tiny_shakespeare.")
+    examples = [(int(e.get("index", k)), e["text"].decode("utf-8")) for k, e in enumerate(ds.as_numpy_iterator())]
+    return "".join(text for _, text in sorted(examples, key=lambda pair: pair[0]))
+
+
+UNKNOWN_CHARACTER = "\ufffd"
+"""U+FFFD REPLACEMENT CHARACTER: what val and test characters that the train split lacks become."""
+
+
+def text_vocabulary(texts):
+    """The vocabulary of ``texts`` (``{role: text}``) and the texts it encodes.
+
+    The vocabulary is the sorted set of characters of ``texts["train"]``. A character of another split that train
+    lacks is replaced by :data:`UNKNOWN_CHARACTER`, which then joins the vocabulary as its last id; the model never
+    sees it in training, so the evaluation charges it what an unseen character costs.
+
+    Returns:
+        (CharVocabulary, ``{role: text}`` with unknown characters replaced, ``{role: how many were replaced}``).
+    """
+    from mpkeras.data.text import CharVocabulary
+
+    if not texts["train"]:
+        raise UsageError("The train split holds no text, so it gives no vocabulary. Check --dataset and --data-dir "
+                         "(the character models read text datasets such as pydoc_text or tiny_shakespeare).")
+    vocabulary = CharVocabulary.from_text(texts["train"])
+    unknown = {role: vocabulary.unknown(text) for role, text in texts.items()}  # distinct characters
+    replaced = {role: sum(text.count(c) for c in unknown[role]) for role, text in texts.items()}
+    if any(replaced.values()) and UNKNOWN_CHARACTER not in vocabulary.chars:
+        vocabulary = CharVocabulary(vocabulary.chars + UNKNOWN_CHARACTER)
+    texts = {role: text.translate({ord(c): UNKNOWN_CHARACTER for c in unknown[role]}) for role, text in texts.items()}
+    return vocabulary, texts, replaced
 
 
 def char_windows(ids, context, batch_size, seed=None):
@@ -386,25 +419,26 @@ def char_windows(ids, context, batch_size, seed=None):
 def text_data(args):
     """``Data`` for character language models.
 
-    Train text is ``train[:90%]`` of the chunks, validation ``train[90%:]``, test
-    ``test``; the vocabulary is the set of characters of the whole dataset (the
-    alphabet, not a learned quantity), so test text never holds an unknown
-    character. ``extras``: ``vocabulary`` (CharVocabulary) and the ids of each
-    split (``train_ids``, ``val_ids``, ``test_ids``). ``args``: ``dataset``,
-    ``data_dir``, ``context``, ``batch_size``, ``seed``.
+    The splits are read by role (:func:`mpkeras.data.catalogue.split`): ``pydoc_text`` trains on
+    ``train[:90%]`` of its chunks and validates on ``train[90%:]``; ``tiny_shakespeare`` uses its own
+    ``validation`` split. The vocabulary is the set of characters of the train split (:func:`text_vocabulary`:
+    val and test characters train lacks become U+FFFD). ``extras``: ``vocabulary`` (CharVocabulary) and the ids
+    of each split (``train_ids``, ``val_ids``, ``test_ids``). ``args``: ``dataset``, ``data_dir``, ``context``,
+    ``batch_size``, ``seed``.
     """
-    from mpkeras.data.text import CharVocabulary
     from mpkeras.train.recipe import Data
 
-    texts = {name: split_text(args, split) for name, split in (("train", TRAIN), ("val", VAL), ("test", TEST))}
-    vocabulary = CharVocabulary.from_text("".join(texts.values()))
-    ids = {name: vocabulary.encode(text) for name, text in texts.items()}
+    texts = {role: split_text(args, catalogue.split(args.dataset, role)) for role in catalogue.ROLES}
+    vocabulary, texts, replaced = text_vocabulary(texts)
+    ids = {role: vocabulary.encode(text) for role, text in texts.items()}  # (characters,) int32 each
     train = char_windows(ids["train"], args.context, args.batch_size, seed=args.seed)
     val = char_windows(ids["val"], args.context, args.batch_size)
     test = char_windows(ids["test"], args.context, args.batch_size)
     full = np.concatenate([ids["train"], ids["val"]])
     description = card(args, task="next character", vocabulary_size=len(vocabulary), context=args.context,
-                       characters={name: len(text) for name, text in texts.items()})
-    extras = {"vocabulary": vocabulary, **{f"{name}_ids": v for name, v in ids.items()}}
+                       vocabulary_rule="the characters of the train split; val/test characters outside it -> U+FFFD",
+                       characters={role: len(text) for role, text in texts.items()},
+                       unknown_characters={role: replaced[role] for role in ("val", "test")})
+    extras = {"vocabulary": vocabulary, **{f"{role}_ids": v for role, v in ids.items()}}
     return Data(train, val, test, description, extras=extras,
                 train_full=char_windows(full, args.context, args.batch_size, seed=args.seed))

@@ -1,11 +1,12 @@
 """The recipe shape the character language models share (``recipes/char_lstm.py``, ``recipes/transformer_lm.py``).
 
-Data: ``pydoc_text`` (CPython's documentation text, embedded), as next-character
-windows of ``--context`` characters (:func:`mpkeras.data.pipelines.text_data`).
+Data: ``pydoc_text`` (CPython's documentation text, embedded) or the TFDS catalogue's
+``tiny_shakespeare``, as next-character windows of ``--context`` characters
+(:func:`mpkeras.data.pipelines.text_data`; the vocabulary is the train split's characters).
 Evaluation: bits per character on the whole test text, every character but
 the first predicted exactly once from the characters before it in its window
 (windows of ``context`` predictions overlapping by one character, the last one
-shorter), plus samples from the ``generate`` path.
+shorter), plus samples from the ``generate`` path after the prompts of :func:`sample_prompts`.
 
 Example:
     >>> RECIPE = language_model_recipe("char_lstm", build=lambda args, vocabulary: CharLSTM(vocabulary),
@@ -20,6 +21,7 @@ from mpkeras import flags
 from mpkeras.train.recipe import Recipe
 
 PROMPTS = ("The ", "def ", "if x")
+"""The prompts of the report's samples, where the vocabulary spells them (:func:`sample_prompts`)."""
 
 
 def add_text_arguments(p):
@@ -58,6 +60,18 @@ def test_bits_per_char(model, ids, context, batch_size=32):
     return nats / count / math.log(2.0), count
 
 
+def sample_prompts(vocabulary, train_ids):
+    """The report's prompts: each of :data:`PROMPTS` the vocabulary spells, else the train text's characters at
+    an evenly spaced position (prompt i of n starts at i/n of the text), of the same length."""
+    prompts = []
+    for i, prompt in enumerate(PROMPTS):
+        if vocabulary.unknown(prompt):
+            start = i * (len(train_ids) - len(prompt)) // len(PROMPTS)
+            prompt = vocabulary.decode(train_ids[start:start + len(prompt)])
+        prompts.append(prompt)
+    return prompts
+
+
 def make_model_factory(build):
     def make_model(args, data):
         return build(args, data.extras["vocabulary"].chars)
@@ -75,7 +89,7 @@ def evaluate(model, data, args):
     metrics = {"test_bits_per_char": bits, "test_characters": count, "val_bits_per_char": val_bits,
                "parameters": int(model.count_params())}
     length = min(args.sample_length, (getattr(model, "max_length", None) or 10**9) - 4)
-    for i, prompt in enumerate(PROMPTS):
+    for i, prompt in enumerate(sample_prompts(data.extras["vocabulary"], data.extras["train_ids"])):
         out = model.generate(tf.constant([prompt]), length, args.temperature, tf.constant([args.seed, i]))
         metrics[f"sample_{i}"] = prompt + out["text"].numpy()[0].decode("utf-8")
     return metrics
