@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import sys
 
 import keras
 import numpy as np
@@ -11,8 +12,10 @@ import tensorflow as tf
 from mpkeras import cli, data
 from mpkeras.data import pipelines
 from mpkeras.data.embedded import Mnist5k, MovingMnist5k, _stratified_split
+from mpkeras.errors import UsageError
 from mpkeras.models import ConvLSTMPredictor
 from mpkeras.testing.fixtures_sequence import _moving_squares
+from mpkeras.train.recipe import Data
 
 SMALL = dict(frame_shape=(8, 8, 1), filters=(4, 4), kernel_size=3, patch_size=2, patch_filters=4)
 
@@ -155,3 +158,16 @@ def test_recipe_smoke_end_to_end(tmp_path, data_dir):
     assert card["dataset"] == "moving_mnist5k" and card["config"]["filters"] == [4]
     assert set(card["signatures"]) >= {"serving_default", "rollout"}
     assert set(card["signatures"]["serving_default"]["outputs"]) == {"next_frames"}
+
+
+def test_recipe_takes_the_frame_size_channels_and_count_from_the_data():
+    recipe = cli.load_recipe("convlstm")
+    rollout_context = sys.modules["mpkeras_recipe_convlstm"].rollout_context
+    args = recipe.parse_args(["--filters", "4", "--patch-filters", "4", "--patch-size", "2"])
+    frames = np.zeros((2, 6, 8, 12, 3), np.float32)  # (N, T, H, W, C): 6 frames of 8x12 colour
+    six_frames = Data(None, None, None, {}, extras={"test_frames": frames})
+    assert recipe.make_model(args, six_frames).frame_shape == (8, 12, 3)
+    assert rollout_context(args, 6) == 3 and rollout_context(args, 20) == 10  # half the sequence by default
+    args.context = 6
+    with pytest.raises(UsageError, match="--context 6: the sequences of moving_mnist5k have 6 frames.*1 to 5"):
+        recipe.make_model(args, six_frames)

@@ -5,9 +5,11 @@ import argparse
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_datasets as tfds
 
 from mpkeras import data
 from mpkeras.data import pipelines
+from mpkeras.testing import mock_catalogue
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +109,29 @@ def test_pipeline_rejects_labels_the_dataset_does_not_have(data_dir, monkeypatch
     message = r"Dataset mnist_seg has label\] \[10\] \[outside the valid range \[0, 10\)"
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         pipelines.segmentation(_args(data_dir))
+
+
+def test_oxford_iiit_pet_trimaps_map_to_pet_background_border():
+    """TFDS stores the trimaps as they are (1 = pet, 2 = background, 3 = border): labels 0, 1, 2, in class order."""
+    with tfds.testing.mock_data(as_dataset_fn=mock_catalogue.oxford_iiit_pet(num_examples=4)):
+        raw = list(data.load("oxford_iiit_pet", "test", as_supervised=False).as_numpy_iterator())
+        args = _args(None, dataset="oxford_iiit_pet", batch_size=2, image_size=32)
+        _, _, _, images, masks = pipelines.segmentation(args, max_test_arrays=4)
+    assert images.shape == (4, 32, 32, 3) and masks.shape == (4, 32, 32)
+    assert pipelines.segmentation_classes("oxford_iiit_pet") == ("pet", "background", "border")
+    for example, mask in zip(raw, masks):
+        trimap = tf.image.resize(example["segmentation_mask"], (32, 32), method="nearest").numpy()[..., 0]
+        assert set(np.unique(trimap)) == {mock_catalogue.PET, mock_catalogue.BACKGROUND, mock_catalogue.BORDER}
+        np.testing.assert_array_equal(mask, trimap.astype(np.int32) - 1)
+
+
+def test_out_of_range_mask_values_name_the_stored_range_and_the_offset():
+    """The plain mock draws mask values 0..254, which oxford_iiit_pet's trimaps never hold: refused, saying why."""
+    message = (r"Dataset oxford_iiit_pet has label\] \[-?\d+\] \[outside the valid range \[0, 3\) \(num_classes=3\); "
+               r"the labels are the oxford_iiit_pet segmentation_mask values minus the offset 1, and its masks hold "
+               r"1..3 \(1 = pet, 2 = background, 3 = border\)")
+    with tfds.testing.mock_data(num_examples=2), pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        pipelines.segmentation(_args(None, dataset="oxford_iiit_pet", batch_size=2, image_size=8))
 
 
 def test_unsupported_segmentation_dataset():

@@ -3,7 +3,8 @@
 A recipe reads three splits by role: ``train``, ``val`` (early stopping, model choice) and ``test`` (the final
 figure only). Most datasets have a train and a test split, so ``val`` is the last 10% of train; where TFDS
 has a validation split (``binarized_mnist``, ``tiny_shakespeare``, ``speech_commands``, ``nsynth``, which calls
-it ``valid``), the recipes use it. Image datasets come out as
+it ``valid``), the recipes use it; ``moving_mnist`` has a test split only, cut 80/10/10 in TFDS's fixed example
+order into train, val and test. Image datasets come out as
 ``(image uint8 (H, W, C), label int64 ())`` pairs whatever their features are called; a dataset without labels
 gives :data:`NO_LABEL`.
 
@@ -17,6 +18,8 @@ Example:
     'validation'
     >>> catalogue.split("cifar10", "val")
     'train[90%:]'
+    >>> catalogue.split("moving_mnist", "train")   # a test split only: cut into train, val and test
+    'test[:80%]'
 """
 
 CLASSIFICATION = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")
@@ -40,7 +43,12 @@ silence, unknown) and ``nsynth`` (float32 notes of 4 s at 16 kHz, labelled with 
 TEXT = ("tiny_shakespeare",)
 """Text datasets for the character language models: one ``text`` string per split (the whole split)."""
 
-FAMILIES = (CLASSIFICATION, BINARY_IMAGES, SEGMENTATION, AUDIO, TEXT)
+VIDEO = ("moving_mnist",)
+"""Frame-sequence datasets for next-frame prediction (ConvLSTM). ``moving_mnist`` is the 10,000 test sequences of
+Srivastava et al. (2015), 20 frames of 64x64 grey each; TFDS has no other split, so the recipes cut that one
+(:data:`_SPLITS`)."""
+
+FAMILIES = (CLASSIFICATION, BINARY_IMAGES, SEGMENTATION, AUDIO, TEXT, VIDEO)
 
 DECLARED = tuple(dict.fromkeys(name for family in FAMILIES for name in family))
 """Every catalogue dataset some recipe declares."""
@@ -55,6 +63,8 @@ _SPLITS = {
     "tiny_shakespeare": {"train": "train", "val": "validation", "test": "test", "train+val": "train+validation"},
     "speech_commands": {"train": "train", "val": "validation", "test": "test", "train+val": "train+validation"},
     "nsynth": {"train": "train", "val": "valid", "test": "test", "train+val": "train+valid"},
+    # A test split only (10,000 sequences, in a fixed order): the first 80% train, the next 10% val, the last 10% test.
+    "moving_mnist": {"train": "test[:80%]", "val": "test[80%:90%]", "test": "test[90%:]", "train+val": "test[:90%]"},
 }
 """Datasets whose roles map to other TFDS splits than :data:`DEFAULT_SPLITS`."""
 
@@ -63,6 +73,10 @@ _IMAGE_FEATURES = {
     "binarized_mnist": ("image", None, 255),  # pixels are 0 or 1
 }
 """Datasets whose ``as_supervised`` pairs are not ``(uint8 image in 0..255, label)``."""
+
+_FRAME_FEATURES = {"moving_mnist": "image_sequence"}
+"""Frame-sequence datasets whose uint8 ``(T, H, W, C)`` sequences are not called ``frames`` (the embedded
+``moving_mnist5k``'s name)."""
 
 ROLES = ("train", "val", "test")
 """The three splits a recipe reads."""
@@ -95,6 +109,11 @@ def image_features(name):
     """``(image feature, label feature or None, factor to uint8 levels)`` of ``name``, or None if its
     ``as_supervised`` pairs are ``(uint8 image in 0..255, label)`` already."""
     return _IMAGE_FEATURES.get(base_name(name))
+
+
+def frame_feature(name):
+    """The feature of dataset ``name`` that holds its uint8 frame sequences ``(T, H, W, C)``."""
+    return _FRAME_FEATURES.get(base_name(name), "frames")
 
 
 def has_labels(name):

@@ -188,7 +188,8 @@ def binarized_images(args, mode, with_labels=False):
 
 SEGMENTATION = {
     "mnist_seg": {"classes": tuple(str(d) for d in range(10)) + ("background",), "offset": 0, "image_size": None},
-    # TFDS trimaps: 1 = pet, 2 = background, 3 = border; images of varying size, RGB.
+    # TFDS trimaps: segmentation_mask uint8 (H, W, 1) of values 1 = pet, 2 = background, 3 = border (labels 0, 1, 2);
+    # images uint8 (H, W, 3) of varying size, the mask of the image's size.
     "oxford_iiit_pet": {"classes": ("pet", "background", "border"), "offset": 1, "image_size": 128},
 }
 """Segmentation datasets: class names (index = label), the value subtracted from the stored
@@ -204,6 +205,17 @@ def segmentation_classes(name):
             f"{', '.join(SEGMENTATION)} (mnist_seg is embedded and builds offline)."
         )
     return SEGMENTATION[base]["classes"]
+
+
+def _mask_encoding(name):
+    """How the labels come from the stored masks of ``name``, for the label check's error message."""
+    spec = SEGMENTATION[_base_name(name)]
+    classes, offset = spec["classes"], spec["offset"]
+    values = f"{offset}..{offset + len(classes) - 1}"
+    if len(classes) <= 5:
+        values += " (" + ", ".join(f"{offset + i} = {c}" for i, c in enumerate(classes)) + ")"
+    minus = f" minus the offset {offset}" if offset else ""
+    return f"the labels are the {name} segmentation_mask values{minus}, and its masks hold {values}"
 
 
 def _segmentation_pairs(args, role):
@@ -223,7 +235,8 @@ def _segmentation_pairs(args, role):
         return image, mask[..., 0]  # (H, W, C), (H, W)
 
     ds = ds.map(to_pair, num_parallel_calls=AUTOTUNE)
-    return _cached(check_labels(ds, len(classes), dataset=args.dataset), args, role)
+    ds = check_labels(ds, len(classes), dataset=args.dataset, source=_mask_encoding(args.dataset))
+    return _cached(ds, args, role)
 
 
 def _augmentation(args):
@@ -297,7 +310,8 @@ def _frame_sequences(args, role, limit=None):
     ds = load(args.dataset, catalogue.split(args.dataset, role), data_dir=args.data_dir, as_supervised=False)
     if limit:
         ds = ds.take(int(limit))
-    return _cached(ds.map(lambda example: example["frames"], num_parallel_calls=AUTOTUNE), args, role)
+    key = catalogue.frame_feature(args.dataset)  # "frames"; moving_mnist: "image_sequence"
+    return _cached(ds.map(lambda example: example[key], num_parallel_calls=AUTOTUNE), args, role)
 
 
 def next_frame(args, max_test_arrays=64):
@@ -306,11 +320,13 @@ def next_frame(args, max_test_arrays=64):
     Input step t holds frame t and the target at step t is frame t+1, so a causal
     sequence model trained on these pairs predicts every next frame from the
     frames before it (teacher forcing); with 20-frame sequences each example has
-    19 targets. Train batches (``train[:90%]``) are shuffled with ``args.seed`` and
-    drop the remainder; val (``train[90%:]``) and test are neither.
+    19 targets. Train batches are shuffled with ``args.seed`` and drop the remainder;
+    val and test are neither (splits by role: :func:`mpkeras.data.catalogue.split`; ``moving_mnist``
+    has a test split only, cut into all three).
 
     Args:
-        args: ``dataset`` (a dataset with a ``frames`` feature, e.g. ``moving_mnist5k``),
+        args: ``dataset`` (a dataset of uint8 frame sequences, :func:`mpkeras.data.catalogue.frame_feature`:
+            ``moving_mnist5k``, ``moving_mnist``),
             ``data_dir``, ``batch_size``, ``seed`` and optionally ``train_sequences``
             (use only the first N sequences of the train split; None: all).
         max_test_arrays: how many whole test sequences to return as a numpy array.

@@ -192,7 +192,8 @@ def _map_images(ds: tf.data.Dataset, fn: Callable, keys: tf.data.Dataset) -> tf.
     return tf.data.Dataset.zip((ds, keys)).map(on_example, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def check_labels(ds: tf.data.Dataset, num_classes: int, dataset: str = "dataset") -> tf.data.Dataset:
+def check_labels(ds: tf.data.Dataset, num_classes: int, dataset: str = "dataset",
+                 source: str | None = None) -> tf.data.Dataset:
     """Makes iterating ``ds`` fail on the first label outside ``[0, num_classes)``.
 
     Out-of-range labels fail loudly in some places and not in others: the
@@ -205,6 +206,8 @@ def check_labels(ds: tf.data.Dataset, num_classes: int, dataset: str = "dataset"
             id, or a per-pixel mask), integer dtype.
         num_classes: K; valid labels are 0..K-1.
         dataset: the dataset's name, for the error message.
+        source: how the labels come from the stored data, for the error message (e.g. "the labels are
+            the oxford_iiit_pet segmentation_mask values minus the offset 1, and its masks hold 1..3").
 
     Returns:
         The same dataset, with the check attached. Iterating it raises
@@ -224,8 +227,8 @@ def check_labels(ds: tf.data.Dataset, num_classes: int, dataset: str = "dataset"
         assertion = tf.debugging.Assert(
             ok,
             [f"Dataset {dataset} has label", bad, f"outside the valid range [0, {num_classes}) "
-             f"(num_classes={num_classes}). Fix the labels (e.g. map them to 0..{num_classes - 1}) "
-             "or build the model with more classes."],
+             f"(num_classes={num_classes}){f'; {source}' if source else ''}. Fix the labels (e.g. map them to "
+             f"0..{num_classes - 1}) or build the model with more classes."],
         )
         with tf.control_dependencies([assertion]):
             return image, tf.identity(labels)

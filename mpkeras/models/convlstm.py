@@ -50,6 +50,13 @@ def _check_frames(x, frame_shape, name="frames"):
     return x
 
 
+def _per_frame(layer, x):
+    """Applies the 2-D ``layer`` to every frame of ``x`` (B, T, H, W, C): one (B*T, H, W, C) batch, reshaped back."""
+    shape = ops.shape(x)
+    y = layer(ops.reshape(x, (-1, *x.shape[2:])))  # (B*T, H', W', C')
+    return ops.reshape(y, (shape[0], shape[1], *y.shape[1:]))  # (B, T, H', W', C')
+
+
 @register_model("convlstm", dataset="moving_mnist5k", metric="test_bce")
 @keras.saving.register_keras_serializable(package="mpkeras")
 class ConvLSTMPredictor(keras.Model):
@@ -59,9 +66,10 @@ class ConvLSTMPredictor(keras.Model):
     p(x_{t+1} | x_1..x_t): one Bernoulli probability per pixel (grey values in
     [0, 1] are soft targets of the binary cross-entropy). Steps:
 
-    1. Patch encoder: a Conv3D with kernel and stride (1, p, p) maps every frame
-       to an (H/p, W/p) grid of ``patch_filters`` features (p = ``patch_size``,
-       the patch trick of PredRNN), which cuts the recurrent cost by p^2.
+    1. Patch encoder: a Conv2D with kernel and stride p, applied to every frame
+       (batch and time merged into one axis), maps each frame to an (H/p, W/p)
+       grid of ``patch_filters`` features (p = ``patch_size``, the patch trick
+       of PredRNN), which cuts the recurrent cost by p^2.
     2. ConvLSTM stack: ``keras.layers.ConvLSTM2D`` layers with ``filters[l]``
        channels and ``kernel_size`` x ``kernel_size`` input and recurrent
        kernels, each returning its whole sequence. A ConvLSTM is an LSTM whose
@@ -71,9 +79,12 @@ class ConvLSTMPredictor(keras.Model):
        patch features (a skip connection: copying the last frame is then easy
        to learn, and the recurrence learns the motion; without it the model
        settled on a blank prediction in our runs), mixed by a per-frame 3x3
-       conv + ReLU of width max(filters[-1], patch_filters), and a Conv3DTranspose
-       with kernel and stride (1, p, p) maps each cell's features back to its
-       p x p pixels (logits, float32).
+       conv + ReLU of width max(filters[-1], patch_filters), and a per-frame
+       Conv2DTranspose with kernel and stride p maps each cell's features back
+       to its p x p pixels (logits, float32). The per-frame layers are 2-D
+       layers on (B*T, H, W, C): the equal Conv3D / Conv3DTranspose with
+       (1, p, p) kernels cost ~50x more on CPU (measured: 3 s against 0.06 s
+       a training step of the patch encoder on 8 sequences of 20 64x64 frames).
 
     Every layer is per-frame except the recurrence, which runs forward in time,
     so output t depends on frames 1..t only (tested). The model learns with
@@ -115,19 +126,19 @@ class ConvLSTMPredictor(keras.Model):
                 raise ValueError(f"frame {label} {size} is not a multiple of patch_size={patch_size}; "
                                  "resize or pad the frames, or pick another patch_size.")
         channels = frame_shape[-1]
-        patch = (1, patch_size, patch_size)  # one frame at a time: nothing mixes time steps
         # === Layers ===
-        self.encoder = keras.layers.Conv3D(patch_filters, patch, strides=patch, name="patch_encoder")
+        # Per-frame layers (_per_frame): one frame at a time, nothing mixes time steps.
+        self.encoder = keras.layers.Conv2D(patch_filters, patch_size, strides=patch_size, name="patch_encoder")
         self.recurrent = [
             keras.layers.ConvLSTM2D(f, kernel_size, padding="same", return_sequences=True, return_state=True,
                                     name=f"convlstm_{i}")
             for i, f in enumerate(filters)
         ]
         self.skip = keras.layers.Concatenate(name="skip")
-        self.mixer = keras.layers.Conv3D(max(filters[-1], patch_filters), (1, 3, 3), padding="same",
-                                         activation="relu", name="mixer")
+        self.mixer = keras.layers.Conv2D(max(filters[-1], patch_filters), 3, padding="same", activation="relu",
+                                         name="mixer")
         # float32 head: logits stay float32 under a mixed_float16 policy.
-        self.decoder = keras.layers.Conv3DTranspose(channels, patch, strides=patch, dtype="float32",
+        self.decoder = keras.layers.Conv2DTranspose(channels, patch_size, strides=patch_size, dtype="float32",
                                                     name="patch_decoder")
         # === Config ===
         self.frame_shape = tuple(int(s) for s in frame_shape)
@@ -153,14 +164,14 @@ class ConvLSTMPredictor(keras.Model):
             logits (B, T, H, W, C) of the next frames, and the final states: one
             ``[h, c]`` pair per ConvLSTM layer, each (B, H/p, W/p, filters[l]).
         """
-        e = self.encoder(frames)  # (B, T, H/p, W/p, patch_filters)
+        e = _per_frame(self.encoder, frames)  # (B, T, H/p, W/p, patch_filters)
         h, final = e, []
         for i, layer in enumerate(self.recurrent):
             initial = None if states is None else list(states[i])
             h, state_h, state_c = layer(h, initial_state=initial, training=training)  # (B, T, H/p, W/p, f_l)
             final.append([state_h, state_c])
-        h = self.mixer(self.skip([h, e]))  # (B, T, H/p, W/p, max(f_L, patch_filters))
-        return self.decoder(h), final  # (B, T, H, W, C)
+        h = _per_frame(self.mixer, self.skip([h, e]))  # (B, T, H/p, W/p, max(f_L, patch_filters))
+        return _per_frame(self.decoder, h), final  # (B, T, H, W, C)
 
     # --- Training -----------------------------------------------------------
     def frame_loss(self):

@@ -6,7 +6,7 @@ import argparse
 import numpy as np
 
 from mpkeras import flags
-from mpkeras.data import pipelines
+from mpkeras.data import catalogue, pipelines
 from mpkeras.train.recipe import Recipe
 
 
@@ -81,6 +81,7 @@ def segmenter_recipe(model, cls, title):
         figures=figures,
         add_arguments=add_arguments,
         compile_kwargs=compile_kwargs,
+        datasets=catalogue.SEGMENTATION,
         epochs=8,
         batch_size=16,
         learning_rate=3e-3,
