@@ -1,29 +1,43 @@
-"""Train PixelCNN on binarized (or 8-bit) mnist5k; report the exact test NLL and export.
+"""Train PixelCNN on binarized (or 8-bit) images; report the exact test NLL and bits/dim, and export.
 
-    python recipes/pixelcnn.py [--filters 32] [--num-blocks 8] [--levels 2|256]
+    python recipes/pixelcnn.py [--dataset mnist5k|binarized_mnist|mnist|cifar10|downsampled_imagenet/32x32]
+                               [--filters 32] [--num-blocks 8] [--levels 2|256]
                                [--binarization dynamic|static] [--epochs 30] [--smoke] [--out DIR]
+
+Colour datasets are 8-bit (``--levels 256`` is their default, ``--levels 2`` is refused), with R -> G -> B masks;
+``--filters`` is rounded up to a multiple of the image channels (32 -> 33 on RGB).
 """
 
 from mpkeras import flags
+from mpkeras.data import catalogue
 from mpkeras.models import PixelCNN
-from mpkeras.train.autoregressive import add_level_arguments, binary_autoregressive_recipe
+from mpkeras.train.autoregressive import (
+    add_level_arguments,
+    binary_autoregressive_recipe,
+    channel_multiple,
+    colour_levels,
+)
 
 
 def add_arguments(p):
-    p.add_argument("--filters", type=flags.positive_int, default=32, help="h: residual blocks carry 2h channels")
+    p.add_argument("--filters", type=flags.positive_int, default=32,
+                   help="h: residual blocks carry 2h channels (rounded up to a multiple of the image channels)")
     p.add_argument("--num-blocks", type=flags.positive_int, default=8)
     p.add_argument("--first-kernel", type=flags.positive_int, default=7, help="the mask-A kernel size")
     add_level_arguments(p, conditional=False)
 
 
 def make_model(args, data):
-    return PixelCNN(input_shape=data.extras["test_images"].shape[1:], filters=args.filters,
-                    num_blocks=args.num_blocks, first_kernel=args.first_kernel, num_levels=args.levels,
-                    seed=args.seed)
+    shape = data.extras["test_images"].shape[1:]  # (H, W, C)
+    return PixelCNN(input_shape=shape, filters=channel_multiple(args.filters, shape[-1]), num_blocks=args.num_blocks,
+                    first_kernel=args.first_kernel, output_filters=channel_multiple(64, shape[-1]),
+                    num_levels=args.levels, seed=args.seed)
 
 
 RECIPE = binary_autoregressive_recipe("pixelcnn", make_model, add_arguments, epochs=30, batch_size=64,
                                       learning_rate=2e-3, patience=0, schedule="cosine",
+                                      datasets=catalogue.BINARY_IMAGES + catalogue.COLOUR_IMAGES,
+                                      dataset_defaults=colour_levels,
                                       jit=False)  # XLA does not speed these convolutions up on CPU
 
 if __name__ == "__main__":

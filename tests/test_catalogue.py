@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 
 from mpkeras import cli
 from mpkeras.data import catalogue, loading
+from mpkeras.data.pipelines import image_pairs
 from mpkeras.errors import UsageError
 from mpkeras.export import verify_savedmodel
 from mpkeras.registry import get_entry, list_models
@@ -41,6 +42,7 @@ SMALL = {
     "made": ["--hidden-units", "32"],
     "pixelcnn": ["--filters", "6", "--num-blocks", "1"],
     "gated_pixelcnn": ["--filters", "6", "--num-layers", "1"],
+    "glow": ["--levels", "1", "--steps", "1", "--hidden-units", "8"],
     "pixelrnn": ["--hidden-units", "4", "--num-layers", "1", "--output-units", "8"],
     "vae": ["--hidden-units", "32", "--iwae-samples", "2"],
     "beta_vae": ["--hidden-units", "32", "--iwae-samples", "2"],
@@ -148,3 +150,36 @@ def test_load_under_the_mock_and_its_errors_without_it(tmp_path):
     with pytest.raises(loading.DatasetUnavailableError, match="not prepared"):
         loading.load("cifar10", "train", data_dir=tmp_path, download=False)
     assert get_entry("lenet").dataset in loading.EMBEDDED
+
+
+def test_colour_photographs_are_8_bit_and_unlabelled_ones_refuse_conditioning(tmp_path, capsys):
+    """cifar10 defaults to --levels 256 and refuses --levels 2; downsampled_imagenet has no labels to condition on."""
+    assert RECIPES["pixelcnn"].parse_args(["--dataset", "cifar10"]).levels == 256
+    assert RECIPES["gated_pixelcnn"].parse_args(["--dataset", "downsampled_imagenet/32x32"]).levels == 256
+    assert RECIPES["pixelcnn"].parse_args([]).levels == 2  # mnist5k: binarized by default
+    for name, dataset, flags, message in (
+            ("pixelcnn", "cifar10", ["--levels", "2"], "--levels 2: cifar10 has colour images (3 channels)"),
+            ("gated_pixelcnn", "downsampled_imagenet/32x32", ["--conditional"],
+             "--conditional: downsampled_imagenet/32x32 has no class labels")):
+        with pytest.raises(SystemExit) as exit_info, tfds.testing.mock_data(num_examples=4):
+            RECIPES[name].main(["--dataset", dataset, *flags, "--smoke", "--out", str(tmp_path), "--verbose", "0"])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    with pytest.raises(UsageError, match="declares the TFDS datasets"):  # another config of it is not declared
+        RECIPES["glow"].parse_args(["--dataset", "downsampled_imagenet/64x64"])
+
+
+def test_downsampled_imagenet_splits_features_and_size_under_the_mock():
+    """No test split (test = validation), no label (NO_LABEL), and an image feature of open size made (32, 32, 3)."""
+    name = "downsampled_imagenet/32x32"
+    assert catalogue.splits(name) == {"train": "train[:99%]", "val": "train[99%:]", "test": "validation"}
+    assert not catalogue.has_labels(name) and catalogue.image_size(name) == (32, 32)
+    with tfds.testing.mock_data(num_examples=3):
+        example = next(iter(loading.load(name, "validation", as_supervised=False)))
+        assert set(example) == {"image"}  # the mock's images have random sizes: the feature is (None, None, 3)
+        for role in catalogue.ROLES:
+            ds = image_pairs(name, role)
+            assert ds.element_spec[0].shape == (32, 32, 3)
+            images, labels = zip(*ds.as_numpy_iterator())
+            assert all(i.shape == (32, 32, 3) and i.dtype == "uint8" for i in images)
+            assert set(labels) == {catalogue.NO_LABEL}

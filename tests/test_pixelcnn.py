@@ -64,6 +64,19 @@ def test_output_i_has_zero_gradient_from_inputs_at_or_after_i(name, shape, level
     assert np.mean(reach[np.tril_indices(d, -1)] > 0) > 0.5  # ... and it reads earlier ones (some ReLUs are dead)
 
 
+@pytest.mark.parametrize("name,shape,levels,classes", [
+    ("pixelcnn", (2, 3, 3), 256, 0), ("pixelcnn", (2, 3, 1), 2, 0), ("gated_pixelcnn", (2, 3, 3), 4, 2)])
+def test_sampling_logits_of_one_sub_pixel_equal_the_full_logits(name, shape, levels, classes):
+    """pixel_logits (the output layers at one position, what sampling runs) = logits of that sub-pixel."""
+    keras.utils.set_random_seed(0)
+    model = MODELS[name](shape, num_levels=levels, num_classes=classes)
+    x = tf.constant(np.random.default_rng(0).uniform(size=(2, int(np.prod(shape)))).astype(np.float32))
+    labels = tf.constant([0, 1]) if classes else None
+    full = model.logits(x, labels=labels).numpy()  # (B, D[, K])
+    for pixel in range(x.shape[1]):
+        np.testing.assert_allclose(model.pixel_logits(x, pixel, labels).numpy(), full[:, pixel], atol=1e-5)
+
+
 def test_gated_pixelcnn_has_no_blind_spot_and_pixelcnn_has_one():
     """The receptive field of pixel (3, 1) in a 6x6 image: PixelCNN's k x k mask-B stacks miss the up-right
     cone (e.g. (2, 3), (2, 4)), however deep; the gated vertical + horizontal stacks see every earlier pixel."""

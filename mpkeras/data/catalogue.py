@@ -3,8 +3,9 @@
 A recipe reads three splits by role: ``train``, ``val`` (early stopping, model choice) and ``test`` (the final
 figure only). Most datasets have a train and a test split, so ``val`` is the last 10% of train; where TFDS
 has a validation split (``binarized_mnist``, ``tiny_shakespeare``, ``speech_commands``, ``nsynth``, which calls
-it ``valid``), the recipes use it; ``moving_mnist`` has a test split only, cut 80/10/10 in TFDS's fixed example
-order into train, val and test. Image datasets come out as
+it ``valid``), the recipes use it; where it has no test split (``downsampled_imagenet``), its validation split
+is the test split; ``moving_mnist`` has a test split only, cut 80/10/10 in TFDS's fixed example order into train,
+val and test. Image datasets come out as
 ``(image uint8 (H, W, C), label int64 ())`` pairs whatever their features are called; a dataset without labels
 gives :data:`NO_LABEL`.
 
@@ -30,6 +31,11 @@ BINARY_IMAGES = ("binarized_mnist", "mnist")
 Larochelle and Murray (2011) that the NADE, MADE, PixelCNN and IWAE papers report on (used as it is: binarizing
 it again is the identity); ``mnist`` is binarized by the recipe (dynamic or static)."""
 
+COLOUR_IMAGES = ("cifar10", "downsampled_imagenet/32x32")
+"""Colour photographs for the likelihood models of 8-bit images (PixelCNN, Gated PixelCNN, Glow), in bits/dim of
+the 256 levels of each sub-pixel, never binarized. ``downsampled_imagenet/32x32`` is ImageNet at 32x32 (van den Oord
+et al., 2016); it has no labels and no test split, and the papers report on its validation split."""
+
 PREBINARIZED = ("binarized_mnist",)
 """Datasets whose pixels are already 0 or 1, binarized once by their authors."""
 
@@ -48,7 +54,7 @@ VIDEO = ("moving_mnist",)
 Srivastava et al. (2015), 20 frames of 64x64 grey each; TFDS has no other split, so the recipes cut that one
 (:data:`_SPLITS`)."""
 
-FAMILIES = (CLASSIFICATION, BINARY_IMAGES, SEGMENTATION, AUDIO, TEXT, VIDEO)
+FAMILIES = (CLASSIFICATION, BINARY_IMAGES, COLOUR_IMAGES, SEGMENTATION, AUDIO, TEXT, VIDEO)
 
 DECLARED = tuple(dict.fromkeys(name for family in FAMILIES for name in family))
 """Every catalogue dataset some recipe declares."""
@@ -65,12 +71,16 @@ _SPLITS = {
     "nsynth": {"train": "train", "val": "valid", "test": "test", "train+val": "train+valid"},
     # A test split only (10,000 sequences, in a fixed order): the first 80% train, the next 10% val, the last 10% test.
     "moving_mnist": {"train": "test[:80%]", "val": "test[80%:90%]", "test": "test[90%:]", "train+val": "test[:90%]"},
+    # No test split: the papers' figures are on validation, so that is test here, and val is the last 1% of train
+    # (12,812 images: 10% would make every validation pass a tenth of an epoch).
+    "downsampled_imagenet": {"train": "train[:99%]", "val": "train[99%:]", "test": "validation", "train+val": "train"},
 }
 """Datasets whose roles map to other TFDS splits than :data:`DEFAULT_SPLITS`."""
 
 _IMAGE_FEATURES = {
     # name: (image feature, label feature or None, scale to uint8 levels 0..255)
     "binarized_mnist": ("image", None, 255),  # pixels are 0 or 1
+    "downsampled_imagenet": ("image", None, 1),  # no label
 }
 """Datasets whose ``as_supervised`` pairs are not ``(uint8 image in 0..255, label)``."""
 
@@ -98,6 +108,18 @@ def split(name, role):
 def splits(name):
     """``{role: TFDS split}`` of dataset ``name``, for model cards."""
     return {role: split(name, role) for role in ROLES}
+
+
+def image_size(name):
+    """``(H, W)`` of every image of ``name`` where its TFDS image feature leaves the size open (None elsewhere).
+
+    ``downsampled_imagenet``'s feature is ``(None, None, 3)``; its config names the size (``"32x32"``).
+    """
+    if base_name(name) != "downsampled_imagenet":
+        return None
+    config = name.split(":")[0].split("/")[1:] or ["32x32"]  # TFDS's default config is the first, 32x32
+    height, width = config[0].strip().split("x")
+    return int(height), int(width)
 
 
 def is_prebinarized(name):

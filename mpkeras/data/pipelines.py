@@ -25,13 +25,15 @@ def image_pairs(name, role, data_dir=None):
         role: ``"train"``, ``"val"``, ``"test"`` or ``"train+val"`` (:func:`mpkeras.data.catalogue.split`).
         data_dir: TFDS data directory, as in :func:`mpkeras.data.load`.
     """
-    features = catalogue.image_features(name)
+    features, size = catalogue.image_features(name), catalogue.image_size(name)
     if features is None:
         return load(name, catalogue.split(name, role), data_dir=data_dir)
     image_key, label_key, factor = features
 
     def pair(example):
         image = example[image_key] * tf.constant(factor, tf.uint8)  # (H, W, C) uint8 in 0..255
+        if size:  # a feature of open size whose images all have the config's: static (H, W, C), for the models
+            image = tf.image.resize_with_crop_or_pad(image, *size)  # the identity on the real data
         label = tf.cast(example[label_key], tf.int64) if label_key else tf.constant(catalogue.NO_LABEL, tf.int64)
         return image, label
 
@@ -124,6 +126,11 @@ def binarized_data(args):
                          "its 8-bit images.")
     if conditional and not catalogue.has_labels(args.dataset):
         raise UsageError(f"--conditional: {args.dataset} has no class labels; use a labelled dataset such as mnist.")
+    channels = _float_pairs(args, "test").element_spec[0].shape[-1]  # (H, W, C)
+    if levels == 2 and not fixed and (channels or 1) > 1:
+        raise UsageError(f"--levels 2: {args.dataset} has colour images ({channels} channels), and binarizing "
+                         "photographs throws away what the model should learn; use --levels 256 (8-bit, the default "
+                         "on colour datasets).")
     mode = "fixed" if fixed else args.binarization if levels == 2 else "8-bit"
     train, val, test, test_images, test_labels = binarized_images(args, mode, with_labels=conditional)
     if fixed:

@@ -53,7 +53,7 @@ def figures(model, data, args, fig_dir):
         model.sample, model.sample_conditional, model.complete))
     name = type(model).__name__
     seed = np.array([args.seed, 7], np.int32)
-    num = 10 if args.smoke else 40
+    num = 2 if args.smoke else 40  # a sample is D sequential steps: 3,072 on 32x32 colour images
     if model.num_classes:
         labels = np.tile(np.arange(model.num_classes, dtype=np.int32), max(1, num // model.num_classes))
         samples = sample_conditional(labels, seed)["samples"].numpy()
@@ -64,14 +64,15 @@ def figures(model, data, args, fig_dir):
     paths = {"samples": figs.image_grid(samples, f"{fig_dir}/samples.png", ncols=model.num_classes or 10,
                                         title=title)}
     # Completions: keep the first half of the pixels in the ordering (the top half for raster order).
-    images = data.extras["test_images"][:10]
-    conditional = [data.extras["test_labels"][:10].astype(np.int32)] if model.num_classes else []
+    n = 2 if args.smoke else 10
+    images = data.extras["test_images"][:n]
+    conditional = [data.extras["test_labels"][:n].astype(np.int32)] if model.num_classes else []
     half = model.num_inputs // 2
     completed = [complete(images, np.int32(half), seed + k, *conditional)["samples"].numpy() for k in range(2)]
     known = images.reshape(len(images), -1).copy()
     known[:, np.asarray(model.order)[half:]] = 0.5  # grey: the unknown pixels
     paths["completions"] = figs.image_grid(
-        np.concatenate([known.reshape(images.shape), *completed, images]), f"{fig_dir}/completions.png",
+        np.concatenate([known.reshape(images.shape), *completed, images]), f"{fig_dir}/completions.png", ncols=n,
         row_labels=["given", "sample 1", "sample 2", "truth"], title=f"{name}: completions of the second half")
     return paths
 
@@ -79,9 +80,25 @@ def figures(model, data, args, fig_dir):
 def add_level_arguments(p, conditional=True):
     """``--levels`` (2: binarized, 256: 8-bit) and, for class-conditional models, ``--conditional``."""
     p.add_argument("--levels", type=int, choices=(2, 256), default=2,
-                   help="pixel values: 2 (binarized mnist5k) or 256 (8-bit mnist5k, a 256-way softmax)")
+                   help="pixel values: 2 (binarized; grey images only) or 256 (8-bit, a 256-way softmax per "
+                        "sub-pixel; the default on colour datasets)")
     if conditional:
         p.add_argument("--conditional", action="store_true", help="condition on the digit class")
+
+
+def colour_levels(dataset):
+    """Flag defaults of ``dataset``: colour photographs (:data:`mpkeras.data.catalogue.COLOUR_IMAGES`) are 8-bit,
+    ``--levels 256``; binarizing them is refused (:func:`mpkeras.data.pipelines.binarized_data`)."""
+    from mpkeras.data import catalogue
+
+    colour = dataset in catalogue.COLOUR_IMAGES or catalogue.base_name(dataset) in catalogue.COLOUR_IMAGES
+    return {"levels": 256} if colour else {}
+
+
+def channel_multiple(n, channels):
+    """``n`` rounded up to a multiple of ``channels``: one equal group of features per colour channel (R, G, B),
+    so ``--filters 32`` gives 33 on RGB images (11 per channel) and stays 32 on grey ones."""
+    return -(-int(n) // int(channels)) * int(channels)
 
 
 def binary_autoregressive_recipe(model, make_model, add_arguments=None, **defaults):

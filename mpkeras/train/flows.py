@@ -14,9 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras import flags
-from mpkeras.data import load
-from mpkeras.data.caching import cache_if_small
-from mpkeras.data.pipelines import TEST, TRAIN, VAL, card
+from mpkeras.data import catalogue
+from mpkeras.data.pipelines import _cached, card, image_pairs
 from mpkeras.data.transforms import _keys, _map_images, dequantize
 from mpkeras.metrics import bits_per_dim
 
@@ -52,14 +51,13 @@ def dequantized_data(args, with_low_res=False):
     from mpkeras.train.recipe import Data
 
     splits = []
-    for i, split in enumerate((TRAIN, VAL, TEST)):
-        ds = load(args.dataset, split, data_dir=args.data_dir).map(_add_low_res, num_parallel_calls=AUTOTUNE)
-        ds = cache_if_small(ds, args.dataset, split, args.data_dir)
+    for i, role in enumerate(catalogue.ROLES):  # each dataset's own splits (catalogue.split), labels unused
+        ds = image_pairs(args.dataset, role, args.data_dir).map(_add_low_res, num_parallel_calls=AUTOTUNE)
+        ds = _cached(ds, args, role)  # uint8 (H, W, C), float32 (H/2, W/2, C)
         if i == 0:
             ds = dequantize(ds, seed=args.seed)  # new noise every epoch
         else:  # fixed noise, whatever the run's seed
-            ds = _map_images(ds, _static_dequantize, _keys(1000 * i, per_epoch=False))
-            ds = cache_if_small(ds, args.dataset, split, args.data_dir)
+            ds = _cached(_map_images(ds, _static_dequantize, _keys(1000 * i, per_epoch=False)), args, role)
         splits.append(ds)
     test = list(splits[2].as_numpy_iterator())
     extras = {"test_images": np.stack([t[0] for t in test]), "test_low_res": np.stack([t[1] for t in test])}

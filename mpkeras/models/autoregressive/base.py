@@ -74,6 +74,14 @@ class AutoregressiveImageModel(keras.Model):
         """Flat pixels (B, D) in [0, 1] -> logits (B, D) (binary) or (B, D, K) in natural pixel order."""
         raise NotImplementedError
 
+    def pixel_logits(self, x, pixel, labels=None):
+        """The logits (B,) or (B, K) of the one sub-pixel ``pixel`` (an index into D) of flat pixels x (B, D).
+
+        Sampling draws one sub-pixel a step and calls this; subclasses override it where one sub-pixel's logits
+        cost less than all of them.
+        """
+        return tf.gather(self.logits(x, labels=labels), pixel, axis=1)
+
     def _split(self, inputs):
         """(images, labels or None) from the model's inputs, with a clear error when labels are missing or extra."""
         if isinstance(inputs, dict):
@@ -150,16 +158,16 @@ class AutoregressiveImageModel(keras.Model):
     def _sample(self, canvas, start, seed, labels=None):
         """Completes ``canvas`` (N, D): pixels order[start:] are drawn one by one; earlier ones are kept.
 
-        Step i recomputes the logits of the current canvas and draws pixel
-        order[i] with philox noise from ``seed``; earlier pixels are final.
+        Step i recomputes the logits of pixel order[i] from the current canvas (:meth:`pixel_logits`) and
+        draws it with philox noise from ``seed``; earlier pixels are final.
         """
         noise = self._noise(tf.shape(canvas)[0], seed)
         order = tf.constant(self.order, tf.int32)
 
         def body(i, canvas):
-            logits = tf.cast(self.logits(tf.cast(canvas, self.compute_dtype), labels=labels), tf.float32)
             pixel = order[i]
-            value = self._draw(tf.gather(logits, pixel, axis=1), tf.gather(noise, pixel, axis=1))  # (N,)
+            logits = tf.cast(self.pixel_logits(tf.cast(canvas, self.compute_dtype), pixel, labels), tf.float32)
+            value = self._draw(logits, tf.gather(noise, pixel, axis=1))  # (N,)
             one_hot = tf.one_hot(pixel, self.num_inputs)[None]  # (1, D)
             return i + 1, canvas * (1 - one_hot) + value[:, None] * one_hot
 

@@ -5,6 +5,7 @@ from keras import ops
 
 from mpkeras.layers.masked import MaskedConv2D
 from mpkeras.models.autoregressive.base import AutoregressiveImageModel
+from mpkeras.models.autoregressive.pixelcnn import output_at
 from mpkeras.registry import register_model
 
 
@@ -136,12 +137,19 @@ class GatedPixelCNN(AutoregressiveImageModel):
         self.filters, self.num_layers, self.first_kernel = int(filters), int(num_layers), int(first_kernel)
         self.kernel_size, self.output_filters = int(kernel_size), int(output_filters)
 
-    def logits(self, x, training=False, labels=None):
+    def features(self, x, labels=None):
+        """Flat pixels (B, D) in [0, 1] -> the horizontal stack's features (B, H, W, p)."""
         images = 2.0 * ops.reshape(x, (-1, *self.input_shape)) - 1.0  # (B, H, W, C), centred
         v, h = images, images
         for layer in self.gated:
             v, h = layer(v, h, labels)  # (B, H, W, p) each
-        out = self.out(ops.relu(self.hidden_out(ops.relu(h))))  # (B, H, W, C * K')
+        return h
+
+    def pixel_logits(self, x, pixel, labels=None):
+        return output_at(self, self.features(x, labels), pixel)
+
+    def logits(self, x, training=False, labels=None):
+        out = self.out(ops.relu(self.hidden_out(ops.relu(self.features(x, labels)))))  # (B, H, W, C * K')
         if self.binary:
             return ops.reshape(out, (-1, self.num_inputs))  # (B, D)
         return ops.reshape(out, (-1, self.num_inputs, self.num_levels))  # (B, D, K)

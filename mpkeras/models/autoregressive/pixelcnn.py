@@ -8,6 +8,20 @@ from mpkeras.models.autoregressive.base import AutoregressiveImageModel
 from mpkeras.registry import register_model
 
 
+def output_at(model, features, pixel):
+    """The logits (B,) or (B, K) of sub-pixel ``pixel`` = position * C + channel from the features (B, H, W, F) of
+    a PixelCNN-style ``model``: its 1x1 output layers ``hidden_out`` and ``out`` at that one position only.
+
+    Sampling needs one sub-pixel a step, and the 256-way softmax of every position was most of a step's cost
+    (C * 256 output channels at H * W positions).
+    """
+    h, w, c = model.input_shape
+    at = ops.take(ops.reshape(features, (-1, h * w, features.shape[-1])), pixel // c, axis=1)  # (B, F)
+    out = model.out(ops.relu(model.hidden_out(ops.relu(at[:, None, None]))))  # (B, 1, 1, C * K')
+    logits = ops.take(ops.reshape(out, (-1, c, 1 if model.binary else model.num_levels)), pixel % c, axis=1)
+    return logits[:, 0] if model.binary else logits  # (B,) or (B, K)
+
+
 @keras.saving.register_keras_serializable(package="mpkeras")
 class PixelCNNResidualBlock(keras.layers.Layer):
     """PixelCNN's residual block (van den Oord et al., 2016, Fig. 5) on 2h features:
@@ -103,6 +117,9 @@ class PixelCNN(AutoregressiveImageModel):
         if self.binary:
             return ops.reshape(h, (-1, self.num_inputs))  # (B, D)
         return ops.reshape(h, (-1, self.num_inputs, self.num_levels))  # (B, D, K): channel c * K + k
+
+    def pixel_logits(self, x, pixel, labels=None):
+        return output_at(self, self.features(ops.reshape(x, (-1, *self.input_shape)), labels), pixel)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "num_blocks": self.num_blocks,
