@@ -10,6 +10,7 @@ recipes' own flags (:data:`SMALL`) to keep the suite's time: the point is the da
 import json
 import os
 
+import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
@@ -40,6 +41,9 @@ SMALL = {
     "pixelrnn": ["--hidden-units", "4", "--num-layers", "1", "--output-units", "8"],
     "vae": ["--hidden-units", "32", "--iwae-samples", "2"],
     "beta_vae": ["--hidden-units", "32", "--iwae-samples", "2"],
+    "dcgan": ["--filters", "4,8", "--latent-dim", "8"],
+    "wgan_gp": ["--filters", "4,8", "--latent-dim", "8", "--discriminator-steps", "1"],
+    "cgan": ["--filters", "4,8", "--latent-dim", "8"],
 }
 """Flags that make each recipe's model small; the data path is the recipe's own."""
 
@@ -70,7 +74,8 @@ def test_every_declared_dataset_is_in_a_family_of_the_catalogue():
         assert loading.in_catalogue(dataset), f"{name} declares {dataset!r}, which TFDS does not know"
     # Every family member is declared by some recipe (a family nobody reads is a stale list).
     declared = {dataset for _, dataset in CASES}
-    missing = [d for d in catalogue.CLASSIFICATION + catalogue.BINARY_IMAGES if d not in declared]
+    missing = [d for d in catalogue.CLASSIFICATION + catalogue.BINARY_IMAGES + catalogue.GAN_IMAGES
+               if d not in declared]
     assert not missing, f"no recipe declares {missing}"
 
 
@@ -136,3 +141,33 @@ def test_load_under_the_mock_and_its_errors_without_it(tmp_path):
     with pytest.raises(loading.DatasetUnavailableError, match="not prepared"):
         loading.load("cifar10", "train", data_dir=tmp_path, download=False)
     assert get_entry("lenet").dataset in loading.EMBEDDED
+
+
+def test_celeb_a_is_centre_cropped_to_108_and_resized_to_64_by_the_loader():
+    from mpkeras.data.pipelines import image_pairs
+    from mpkeras.data.transforms import centre_crop_and_resize
+
+    assert catalogue.image_transform("celeb_a") == {"crop": (108, 108), "size": (64, 64)}
+    # Pixels that hold their own row (channel 0) and column (channel 1): the output shows which rows and columns
+    # the crop kept. The centre 108x108 of 218x178 is rows 55..162 and columns 35..142.
+    rows, cols = np.meshgrid(np.arange(218), np.arange(178), indexing="ij")
+    image = np.stack([rows, cols, np.zeros_like(rows)], axis=-1).astype(np.uint8)  # (218, 178, 3)
+    out = np.asarray(centre_crop_and_resize(image, (108, 108), (64, 64)))
+    assert out.shape == (64, 64, 3) and out.dtype == np.uint8
+    assert 55 <= out[..., 0].min() <= 57 and 160 <= out[..., 0].max() <= 162  # rows 55..162
+    assert 35 <= out[..., 1].min() <= 37 and 140 <= out[..., 1].max() <= 142  # columns 35..142
+    assert abs(out[..., 0].mean() - 108.5) < 1 and abs(out[..., 1].mean() - 88.5) < 1  # centred
+    with tfds.testing.mock_data(num_examples=2):
+        for ds in (loading.load("celeb_a", catalogue.split("celeb_a", "val")), image_pairs("celeb_a", "test")):
+            image, label = next(iter(ds))
+            assert image.shape == (64, 64, 3) and image.dtype == "uint8" and int(label) == catalogue.NO_LABEL
+
+
+def test_cgan_refuses_celeb_a_which_has_no_class_labels(tmp_path):
+    assert "celeb_a" in RECIPES["dcgan"].datasets and "celeb_a" not in RECIPES["cgan"].datasets
+    with pytest.raises(UsageError, match="the cgan recipe is not made for celeb_a"):
+        RECIPES["cgan"].parse_args(["--dataset", "celeb_a"])
+    # Past the declared list (e.g. run() with parsed args), the data refuses it and names the labelled choices.
+    args = RECIPES["cgan"].parser().parse_args(["--dataset", "celeb_a", "--out", str(tmp_path)])
+    with tfds.testing.mock_data(num_examples=2), pytest.raises(UsageError, match="celeb_a has none.*cifar10"):
+        RECIPES["cgan"].make_data(args)
