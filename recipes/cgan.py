@@ -1,11 +1,13 @@
-"""Train the class-conditional GAN on mnist5k; report FD-mnist5k, the label accuracy of its samples, and export.
+"""Train the class-conditional GAN on mnist5k (or mnist, fashion_mnist, cifar10: labelled data only); report the
+feature-space Fréchet distance (FD-mnist5k or FD-<dataset>), the label accuracy of its samples, and export.
 
-    python recipes/cgan.py [--latent-dim 64] [--filters 32,64] [--epochs N] [--seed 0] [--classifier LENET.keras]
-                           [--smoke] [--out DIR]
+    python recipes/cgan.py [--dataset mnist5k] [--latent-dim 64] [--filters 32,64] [--epochs N] [--seed 0]
+                           [--classifier LENET.keras] [--smoke] [--out DIR]
 
 label_accuracy: the reference classifier's accuracy on samples generated for requested labels (does G honour y?).
 """
 
+from mpkeras.data import catalogue
 from mpkeras.models import CGAN
 from mpkeras.train import Recipe
 from mpkeras.train import gan_images
@@ -20,7 +22,7 @@ def make_data(args):
 
 
 def make_model(args, data):
-    return CGAN(num_classes=int(data.extras["test_labels"].max()) + 1, **gan_images.model_kwargs(args, data))
+    return CGAN(num_classes=data.extras["num_classes"], **gan_images.model_kwargs(args, data))
 
 
 def evaluate(model, data, args):
@@ -28,7 +30,10 @@ def evaluate(model, data, args):
 
 
 # patience 0, Adam(2e-4, beta_1 0.5), batch 64: as dcgan (~16 steps/s on 2 CPU cores).
-RECIPE = Recipe(model="cgan", make_data=make_data, make_model=make_model, evaluate=evaluate,
+# Labelled datasets only: celeb_a has attributes, no class label (make_data refuses it too).
+LABELLED = tuple(name for name in catalogue.GAN_IMAGES if catalogue.has_labels(name))
+
+RECIPE = Recipe(model="cgan", make_data=make_data, make_model=make_model, evaluate=evaluate, datasets=LABELLED,
                 figures=gan_images.figures, add_arguments=add_arguments, compile_kwargs=gan_images.compile_kwargs,
                 callbacks=gan_images.sample_grid_callback, epochs=60, batch_size=64, learning_rate=2e-4, patience=0,
                 jit=False)

@@ -1,15 +1,18 @@
-"""Train WGAN-GP on the 8-Gaussian ring (default) or on images (--dataset mnist5k); report and export.
+"""Train WGAN-GP on the 8-Gaussian ring (default) or on images (--dataset mnist5k or a catalogue set); report, export.
 
-    python recipes/wgan_gp.py [--dataset ring8|mnist5k] [--gradient-penalty-weight 10] [--discriminator-steps 5]
+    python recipes/wgan_gp.py [--dataset ring8|mnist5k|mnist|fashion_mnist|cifar10|celeb_a]
+                              [--gradient-penalty-weight 10] [--discriminator-steps 5]
                               [--epochs N] [--seed 0] [--smoke] [--out DIR]
 
 The data choose the networks: vectors (ring8) -> the GAN's MLPs, scored by modes covered; images -> the DCGAN
-networks with a critic without batch norm (the penalty is per example), scored by FD-mnist5k against an untrained
-generator and the train-set floor (mpkeras/train/gan_images.py). On images, flags not given take the image
+networks with a critic without batch norm (the penalty is per example), scored by a Fréchet distance in a feature
+space that fits the data (FD-mnist5k, FD-<dataset> or FD-random-conv) against an untrained generator and the
+train-set floor (mpkeras/train/gan_images.py). On images, flags not given take the image
 defaults below (IMAGE_DEFAULTS) instead of the ring's.
 """
 
 from mpkeras import flags
+from mpkeras.data import catalogue
 from mpkeras.models import WGANGP
 from mpkeras.train import Recipe
 from mpkeras.train import gan, gan_images
@@ -64,7 +67,7 @@ def callbacks(args, data, run_dir):
 # steps, ~4 CPU minutes) left the samples in a blob at the origin (0 of 8 modes).
 RECIPE = Recipe(model="wgan_gp", make_data=make_data, make_model=make_model, evaluate=evaluate, figures=figures,
                 add_arguments=add_arguments, compile_kwargs=gan.compile_kwargs, callbacks=callbacks,
-                dataset_defaults=dataset_defaults, epochs=80,
+                dataset_defaults=dataset_defaults, datasets=catalogue.GAN_IMAGES, epochs=80,
                 batch_size=256, learning_rate=1e-3, patience=0, jit=False)
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ recipes' own flags (:data:`SMALL`) to keep the suite's time: the point is the da
 import json
 import os
 
+import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from mpkeras import cli
 from mpkeras.data import catalogue, loading
 from mpkeras.data.pipelines import image_pairs
+from mpkeras.data.transforms import centre_crop_and_resize
 from mpkeras.errors import UsageError
 from mpkeras.export import verify_savedmodel
 from mpkeras.registry import get_entry, list_models
@@ -54,6 +56,9 @@ SMALL = {
     "unet": ["--filters", "4,8", "--convs-per-block", "1", "--image-size", "32"],
     "fcn": ["--filters", "4,8", "--convs-per-block", "1", "--image-size", "32"],
     "convlstm": ["--filters", "4", "--patch-filters", "4", "--context", "18"],  # a 2-frame rollout
+    "dcgan": ["--filters", "4,8", "--latent-dim", "8"],
+    "wgan_gp": ["--filters", "4,8", "--latent-dim", "8", "--discriminator-steps", "1"],
+    "cgan": ["--filters", "4,8", "--latent-dim", "8"],
 }
 """Flags that make each recipe's model small; the data path is the recipe's own."""
 
@@ -99,7 +104,9 @@ def test_recipe_runs_end_to_end_on_each_declared_dataset_and_the_exports_reload(
             failures.append(f"{name} on {dataset}: {type(e).__name__}: {e}")
             continue
         assert report["data"]["dataset"] == dataset
-        assert report["data"]["splits"] == catalogue.splits(dataset)
+        # The three roles, or (recipes that pick no epoch on val, e.g. the GANs) train+val and test.
+        no_val = {"train": catalogue.split(dataset, "train+val"), "test": catalogue.split(dataset, "test")}
+        assert report["data"]["splits"] in (catalogue.splits(dataset), no_val), report["data"]["splits"]
         assert report["test"], f"{name} on {dataset}: no test metrics"
         assert report["export"] and os.path.isdir(report["export"]), f"{name} on {dataset}: no export"
         exports[dataset] = report["export"]
@@ -183,3 +190,30 @@ def test_downsampled_imagenet_splits_features_and_size_under_the_mock():
             images, labels = zip(*ds.as_numpy_iterator())
             assert all(i.shape == (32, 32, 3) and i.dtype == "uint8" for i in images)
             assert set(labels) == {catalogue.NO_LABEL}
+
+
+def test_celeb_a_is_centre_cropped_to_108_and_resized_to_64_by_the_loader():
+    assert catalogue.image_transform("celeb_a") == {"crop": (108, 108), "size": (64, 64)}
+    # Pixels that hold their own row (channel 0) and column (channel 1): the output shows which rows and columns
+    # the crop kept. The centre 108x108 of 218x178 is rows 55..162 and columns 35..142.
+    rows, cols = np.meshgrid(np.arange(218), np.arange(178), indexing="ij")
+    image = np.stack([rows, cols, np.zeros_like(rows)], axis=-1).astype(np.uint8)  # (218, 178, 3)
+    out = np.asarray(centre_crop_and_resize(image, (108, 108), (64, 64)))
+    assert out.shape == (64, 64, 3) and out.dtype == np.uint8
+    assert 55 <= out[..., 0].min() <= 57 and 160 <= out[..., 0].max() <= 162  # rows 55..162
+    assert 35 <= out[..., 1].min() <= 37 and 140 <= out[..., 1].max() <= 142  # columns 35..142
+    assert abs(out[..., 0].mean() - 108.5) < 1 and abs(out[..., 1].mean() - 88.5) < 1  # centred
+    with tfds.testing.mock_data(num_examples=2):
+        for ds in (loading.load("celeb_a", catalogue.split("celeb_a", "val")), image_pairs("celeb_a", "test")):
+            image, label = next(iter(ds))
+            assert image.shape == (64, 64, 3) and image.dtype == "uint8" and int(label) == catalogue.NO_LABEL
+
+
+def test_cgan_refuses_celeb_a_which_has_no_class_labels(tmp_path):
+    assert "celeb_a" in RECIPES["dcgan"].datasets and "celeb_a" not in RECIPES["cgan"].datasets
+    with pytest.raises(UsageError, match="the cgan recipe is not made for celeb_a"):
+        RECIPES["cgan"].parse_args(["--dataset", "celeb_a"])
+    # Past the declared list (e.g. run() with parsed args), the data refuses it and names the labelled choices.
+    args = RECIPES["cgan"].parser().parse_args(["--dataset", "celeb_a", "--out", str(tmp_path)])
+    with tfds.testing.mock_data(num_examples=2), pytest.raises(UsageError, match="celeb_a has none.*cifar10"):
+        RECIPES["cgan"].make_data(args)

@@ -202,3 +202,109 @@ def test_wgan_gp_flags_keep_ring8_defaults_and_given_values():
     assert (args.epochs, args.batch_size, args.learning_rate, args.latent_dim) == (80, 256, 1e-3, 8)  # ring8
     args = recipe.parse_args(["--dataset", "mnist5k", "--epochs", "3"])
     assert (args.epochs, args.batch_size) == (3, 64)  # the given flag is kept, the other takes the image default
+
+
+# --- Data shapes and feature spaces -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
+def test_networks_build_from_the_data_shape(shape):
+    keras.utils.set_random_seed(0)
+    model = DCGAN(input_shape=shape, latent_dim=4, filters=(4, 8))
+    model.build_from_data(None)
+    assert model.generator.output_shape[1:] == shape and model.discriminator.input_shape[1:] == shape
+    assert np.asarray(model.sample(2, np.array([0, 1], np.int32))["samples"]).shape == (2, *shape)
+
+
+def test_filters_the_image_size_cannot_take_are_refused_naming_the_fix():
+    import argparse
+
+    from mpkeras.errors import UsageError
+    from mpkeras.train import gan_images
+    from mpkeras.train.recipe import Data
+
+    with pytest.raises(ValueError, match="28x28 images allow at most 2 entries in filters"):
+        DCGAN(input_shape=(28, 28, 1), filters=(4, 8, 16))
+    args = argparse.Namespace(dataset="mnist", filters=(4, 8, 16), latent_dim=4, discriminator_steps=1, seed=0)
+    data = Data(None, None, None, {}, extras={"test_images": np.zeros((2, 28, 28, 1), np.float32)})
+    with pytest.raises(UsageError, match="--filters 4,8,16: .* the mnist images are 28x28x1; give at most 2 widths"):
+        gan_images.model_kwargs(args, data)
+    data.extras["test_images"] = np.zeros((2, 64, 64, 3), np.float32)
+    assert gan_images.model_kwargs(args, data)["input_shape"] == (64, 64, 3)  # 64 = 2**6: three stride-2 layers fit
+
+
+def test_feature_space_fits_the_data():
+    from mpkeras.train.gan_images import feature_space
+
+    assert [feature_space(d) for d in ("mnist5k", "mnist", "fashion_mnist", "cifar10", "celeb_a")] == [
+        "mnist5k", "mnist5k", "fashion_mnist", "cifar10", "random_conv"]
+
+
+def test_random_conv_features_are_fixed_by_their_seed_whatever_the_global_seed():
+    from mpkeras.metrics import RandomConvFeatures
+
+    x = np.random.default_rng(0).uniform(size=(3, 64, 64, 3)).astype(np.float32)
+    keras.utils.set_random_seed(1)
+    a = RandomConvFeatures((64, 64, 3)).features(x)
+    keras.utils.set_random_seed(2)
+    b = RandomConvFeatures((64, 64, 3)).features(x)
+    assert a.shape == (3, 32 + 64 + 128 + 256) and np.isfinite(a).all() and a.std() > 0
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - RandomConvFeatures((64, 64, 3), seed=1).features(x)).max() > 1e-3
+    with pytest.raises(ValueError, match=r"built for \(64, 64, 3\)"):
+        RandomConvFeatures((64, 64, 3)).features(np.zeros((2, 32, 32, 3), np.float32))
+
+
+def _colour_run(shape, dataset, num_classes, seed=0):
+    """A tiny untrained DCGAN and Data of random colour images, as a recipe's evaluate sees them."""
+    import argparse
+
+    from mpkeras.train import gan_images
+    from mpkeras.train.recipe import Data
+
+    rng = np.random.default_rng(seed)
+    images = rng.uniform(size=(40, *shape)).astype(np.float32)
+    labels = (np.arange(40) % 10).astype(np.int32) if num_classes else np.full(40, -1, np.int32)
+    args = argparse.Namespace(dataset=dataset, filters=(4, 8), latent_dim=4, discriminator_steps=1, seed=0, smoke=True,
+                              classifier=None, data_dir=None)
+    test = tf.data.Dataset.from_tensor_slices(images).batch(8)
+    data = Data(None, None, test, {}, extras={"test_images": images[:20], "test_labels": labels[:20],
+                                              "train_images": images[20:], "train_labels": labels[20:],
+                                              "num_classes": num_classes})
+
+    def make_model(args, data):
+        return DCGAN(**gan_images.model_kwargs(args, data))
+
+    keras.utils.set_random_seed(0)
+    model = make_model(args, data)
+    model.build_from_data(None)
+    model.compile()
+    return model, data, args, make_model
+
+
+def test_colour_data_is_scored_in_its_own_feature_space_and_titled_by_its_name(tmp_path, monkeypatch):
+    from mpkeras.train import figures as figs
+    from mpkeras.train import gan_images
+
+    model, data, args, make_model = _colour_run((64, 64, 3), "celeb_a", None)
+    metrics = gan_images.evaluate(model, data, args, make_model)
+    assert set(metrics) == {"fd_random_conv", "fd_random_conv_untrained", "fd_random_conv_train_floor", "num_samples",
+                            "test_d_loss"}  # no classifier, so no classifier score; nothing says mnist5k
+    model, data, args, make_model = _colour_run((32, 32, 3), "cifar10", 10)
+    metrics = gan_images.evaluate(model, data, args, make_model)
+    assert {"fd_cifar10", "fd_cifar10_untrained", "fd_cifar10_train_floor", "classifier_score"} <= set(metrics)
+    assert not any("mnist5k" in key for key in metrics)
+    titles = []
+    monkeypatch.setattr(figs, "image_grid", lambda images, path, title=None, **kw: titles.append(title) or path)
+    gan_images.figures(model, data, args, str(tmp_path))
+    assert "cifar10 test images" in titles and not any("mnist5k" in t for t in titles)
+
+
+def test_a_classifier_of_other_images_is_refused(lenet_path):
+    from mpkeras.errors import UsageError
+    from mpkeras.train import gan_images
+
+    model, data, args, make_model = _colour_run((32, 32, 3), "cifar10", 10)
+    args.classifier = lenet_path  # an mnist5k LeNet: (28, 28, 1)
+    with pytest.raises(UsageError, match=r"takes \(28, 28, 1\) images, and the cifar10 images are \(32, 32, 3\)"):
+        gan_images.evaluate(model, data, args, make_model)

@@ -54,7 +54,11 @@ VIDEO = ("moving_mnist",)
 Srivastava et al. (2015), 20 frames of 64x64 grey each; TFDS has no other split, so the recipes cut that one
 (:data:`_SPLITS`)."""
 
-FAMILIES = (CLASSIFICATION, BINARY_IMAGES, COLOUR_IMAGES, SEGMENTATION, AUDIO, TEXT, VIDEO)
+GAN_IMAGES = ("mnist", "fashion_mnist", "cifar10", "celeb_a")
+"""Image datasets for the image GANs (dcgan, wgan_gp; cgan only the labelled ones, :func:`has_labels`). celeb_a
+comes centre-cropped and resized to 64x64 (:func:`image_transform`)."""
+
+FAMILIES = (CLASSIFICATION, BINARY_IMAGES, COLOUR_IMAGES, GAN_IMAGES, SEGMENTATION, AUDIO, TEXT, VIDEO)
 
 DECLARED = tuple(dict.fromkeys(name for family in FAMILIES for name in family))
 """Every catalogue dataset some recipe declares."""
@@ -74,6 +78,7 @@ _SPLITS = {
     # No test split: the papers' figures are on validation, so that is test here, and val is the last 1% of train
     # (12,812 images: 10% would make every validation pass a tenth of an epoch).
     "downsampled_imagenet": {"train": "train[:99%]", "val": "train[99%:]", "test": "validation", "train+val": "train"},
+    "celeb_a": {"train": "train", "val": "validation", "test": "test", "train+val": "train+validation"},
 }
 """Datasets whose roles map to other TFDS splits than :data:`DEFAULT_SPLITS`."""
 
@@ -81,12 +86,21 @@ _IMAGE_FEATURES = {
     # name: (image feature, label feature or None, scale to uint8 levels 0..255)
     "binarized_mnist": ("image", None, 255),  # pixels are 0 or 1
     "downsampled_imagenet": ("image", None, 1),  # no label
+    "celeb_a": ("image", None, 1),  # 40 binary attributes and landmarks, no class label
 }
 """Datasets whose ``as_supervised`` pairs are not ``(uint8 image in 0..255, label)``."""
 
 _FRAME_FEATURES = {"moving_mnist": "image_sequence"}
 """Frame-sequence datasets whose uint8 ``(T, H, W, C)`` sequences are not called ``frames`` (the embedded
 ``moving_mnist5k``'s name)."""
+
+_IMAGE_TRANSFORMS = {
+    # The 108x108 centre crop (rows 55-162, columns 35-142 of the aligned 218x178 faces: the face without most of
+    # the hair and background), resized to 64x64: the CelebA input of the TensorFlow DCGAN implementation
+    # (carpedm20/DCGAN-tensorflow, `--input_height=108 --crop`) of Radford et al. (2016).
+    "celeb_a": {"crop": (108, 108), "size": (64, 64)},
+}
+"""Datasets whose images the loader centre-crops to ``crop`` (H, W) and then resizes to ``size`` (H, W)."""
 
 ROLES = ("train", "val", "test")
 """The three splits a recipe reads."""
@@ -142,3 +156,9 @@ def has_labels(name):
     """Whether the image dataset ``name`` has a class label (else its pairs carry :data:`NO_LABEL`)."""
     features = _IMAGE_FEATURES.get(base_name(name))
     return features is None or features[1] is not None
+
+
+def image_transform(name):
+    """``{"crop": (H, W), "size": (H, W)}``: the centre crop and resize the loader applies to the images of
+    ``name``, or None if it serves them as stored."""
+    return _IMAGE_TRANSFORMS.get(base_name(name))

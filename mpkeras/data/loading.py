@@ -20,9 +20,10 @@ import urllib.request
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mpkeras.data import embedded  # noqa: F401  (defining the builders registers them)
+from mpkeras.data import catalogue, embedded  # noqa: F401  (defining the embedded builders registers them)
 from mpkeras.data.catalogue import DECLARED
 from mpkeras.data.catalogue import base_name as _base_name
+from mpkeras.data.transforms import centre_crop_and_resize
 from mpkeras.errors import UserError
 
 EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg", "moving_mnist5k", "pydoc_text", "tones16k", "two_moons", "ring8",
@@ -78,8 +79,10 @@ def load(
         shuffle_files: shuffle the order of the TFRecord shards.
         download: for catalogue datasets, whether to download data that is not
             prepared yet. Embedded datasets always build, as they need no network.
-        as_supervised: ``True``: pairs of the dataset's ``supervised_keys``;
-            ``False``: dicts of every feature (e.g. ``{"image", "segmentation_mask", ...}``).
+        as_supervised: ``True``: pairs of the dataset's ``supervised_keys`` (image datasets without them, such as
+            ``binarized_mnist`` and ``celeb_a``: ``(image, catalogue.NO_LABEL)``, the images scaled to 0..255 and
+            cropped and resized as :mod:`mpkeras.data.catalogue` says); ``False``: dicts of every feature as
+            TFDS stores them (e.g. ``{"image", "segmentation_mask", ...}``).
 
     Returns:
         A ``tf.data.Dataset`` of ``(image uint8 [H, W, C], label int64 [])`` (for
@@ -95,7 +98,25 @@ def load(
     """
     builder = _prepared_builder(name, data_dir, download)
     _check_split(builder, split)
+    if as_supervised and catalogue.image_features(name) is not None:
+        ds = builder.as_dataset(split=split, shuffle_files=shuffle_files, as_supervised=False)
+        return ds.map(functools.partial(_image_pair, name), num_parallel_calls=tf.data.AUTOTUNE)
     return builder.as_dataset(split=split, shuffle_files=shuffle_files, as_supervised=as_supervised)
+
+
+def _image_pair(name: str, example: dict) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(image uint8 (H, W, C) in 0..255, label int64 ())`` of a feature dict of ``name``, as
+    :func:`mpkeras.data.catalogue.image_features` and :func:`~mpkeras.data.catalogue.image_transform` describe."""
+    image_key, label_key, factor = catalogue.image_features(name)
+    image = example[image_key] * tf.constant(factor, tf.uint8)  # (H, W, C) uint8 in 0..255
+    transform = catalogue.image_transform(name)
+    if transform:
+        image = centre_crop_and_resize(image, transform["crop"], transform["size"])  # (*size, C)
+    size = catalogue.image_size(name)
+    if size:  # a feature of open size whose images all have the config's: static (H, W, C), for the models
+        image = tf.image.resize_with_crop_or_pad(image, *size)  # the identity on the real data
+    label = tf.cast(example[label_key], tf.int64) if label_key else tf.constant(catalogue.NO_LABEL, tf.int64)
+    return image, label
 
 
 def info(name: str, *, data_dir: str | os.PathLike | None = None) -> tfds.core.DatasetInfo:

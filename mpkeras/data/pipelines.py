@@ -25,20 +25,7 @@ def image_pairs(name, role, data_dir=None):
         role: ``"train"``, ``"val"``, ``"test"`` or ``"train+val"`` (:func:`mpkeras.data.catalogue.split`).
         data_dir: TFDS data directory, as in :func:`mpkeras.data.load`.
     """
-    features, size = catalogue.image_features(name), catalogue.image_size(name)
-    if features is None:
-        return load(name, catalogue.split(name, role), data_dir=data_dir)
-    image_key, label_key, factor = features
-
-    def pair(example):
-        image = example[image_key] * tf.constant(factor, tf.uint8)  # (H, W, C) uint8 in 0..255
-        if size:  # a feature of open size whose images all have the config's: static (H, W, C), for the models
-            image = tf.image.resize_with_crop_or_pad(image, *size)  # the identity on the real data
-        label = tf.cast(example[label_key], tf.int64) if label_key else tf.constant(catalogue.NO_LABEL, tf.int64)
-        return image, label
-
-    ds = load(name, catalogue.split(name, role), data_dir=data_dir, as_supervised=False)
-    return ds.map(pair, num_parallel_calls=AUTOTUNE)
+    return load(name, catalogue.split(name, role), data_dir=data_dir)  # load makes pairs of any image dataset
 
 
 def _float_pairs(args, role):

@@ -55,6 +55,18 @@ def to_float(image) -> tf.Tensor:
     return tf.cast(image, tf.float32) / 255.0
 
 
+def centre_crop_and_resize(image, crop, size) -> tf.Tensor:
+    """The centre ``crop`` (height, width) of a uint8 image (H, W, C), resized to ``size`` (height, width), uint8.
+
+    The crop starts at row ``(H - height) // 2`` and column ``(W - width) // 2``; the resize is bilinear with
+    antialiasing (so shrinking averages, like an area resize), rounded back to 0..255.
+    """
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    image = tf.image.crop_to_bounding_box(image, (height - crop[0]) // 2, (width - crop[1]) // 2, *crop)  # crop
+    image = tf.image.resize(image, size, method="bilinear", antialias=True)  # (*size, C) float32
+    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+
+
 def binarize(ds: tf.data.Dataset, mode: str, seed: int = 0) -> tf.data.Dataset:
     """Samples binary images: each pixel is 1 with probability equal to its intensity.
 

@@ -4,8 +4,10 @@ from mpkeras.metrics.images import mean_psnr, psnr
 from mpkeras.metrics.likelihood import bits_per_dim, dataset_elbo, iwae_nll
 from mpkeras.metrics.sample_quality import (
     ClassifierFeatures,
+    RandomConvFeatures,
     classifier_score,
     fd_mnist5k,
+    feature_frechet_distance,
     frechet_distance,
     gaussian_statistics,
     mode_coverage,
@@ -15,11 +17,13 @@ from mpkeras.metrics.segmentation import binary_iou, iou_from_confusion, mean_io
 
 __all__ = [
     "ClassifierFeatures",
+    "RandomConvFeatures",
     "binary_iou",
     "bits_per_dim",
     "classifier_score",
     "dataset_elbo",
     "fd_mnist5k",
+    "feature_frechet_distance",
     "frechet_distance",
     "gaussian_statistics",
     "iou_from_confusion",

@@ -3,9 +3,9 @@
 * :func:`mode_coverage`: modes covered and the fraction of high-quality samples
   on a Gaussian mixture such as the embedded ``ring8`` (Metz et al. 2017; the
   counting rule of Srivastava et al. 2017).
-* :func:`frechet_distance`, :func:`gaussian_statistics`, :func:`fd_mnist5k`:
-  the Fréchet distance between Gaussians fitted to features (the FID formula of
-  Heusel et al. 2017).
+* :func:`frechet_distance`, :func:`gaussian_statistics`, :func:`feature_frechet_distance`,
+  :func:`fd_mnist5k`: the Fréchet distance between Gaussians fitted to features
+  (the FID formula of Heusel et al. 2017).
 * :func:`classifier_score`, :func:`score_from_probabilities`: exp(E_x KL(p(y|x) || p(y)))
   (the Inception-score formula of Salimans et al. 2016).
 
@@ -14,7 +14,10 @@ the features and class probabilities come from a classifier of ours trained on
 mnist5k (e.g. ``mpkeras train lenet``), wrapped in :class:`ClassifierFeatures`.
 Report the numbers as "FD-mnist5k" and "classifier score (<model name>)". They
 compare models scored with the same classifier only; they are not comparable
-with published FID/IS values, nor across classifiers.
+with published FID/IS values, nor across classifiers. On other data the features
+come from a classifier trained on that dataset ("FD-cifar10", ...), or, for data
+without class labels, from a fixed, seeded, untrained conv net
+(:class:`RandomConvFeatures`, "FD-random-conv").
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ import scipy.linalg
 
 __all__ = [
     "ClassifierFeatures",
+    "RandomConvFeatures",
     "classifier_score",
     "fd_mnist5k",
+    "feature_frechet_distance",
     "frechet_distance",
     "gaussian_statistics",
     "mode_coverage",
@@ -193,8 +198,70 @@ class ClassifierFeatures:
         return self._all(images)[1]
 
 
+class RandomConvFeatures:
+    """Features of a fixed, seeded, untrained conv net: a feature space for images that have no class labels.
+
+    A dataset without labels (celeb_a) gives no classifier of ours to take features from, and FID's Inception-v3
+    weights are not available offline. The features of a randomly initialised network still describe local
+    colour, edge and texture statistics, and Naeem et al. (2020) report that sample-quality measures in the
+    features of a randomly initialised VGG-16 behave sensibly on data unlike ImageNet. Here the net is small:
+    x (N, H, W, C) in [0, 1] -> x - 0.5 -> four 3x3 convs of stride 2 with widths ``widths`` and ReLU, He-normal
+    weights drawn from ``seed`` (layer i from seed + i), zero biases -> the spatial mean of every layer's
+    activations, concatenated: (N, sum(widths)) features. The same (input shape, widths, seed) give the same
+    weights in every process, so distances are comparable across models and runs, but only with the same
+    net: report them as "FD-random-conv".
+
+    Args:
+        input_shape: (H, W, C) of the images.
+        widths: output channels of the four convs.
+        seed: the weights' seed.
+        batch_size: images per forward pass.
+
+    Reference:
+        Naeem, Oh, Uh, Choi and Yoo, "Reliable fidelity and diversity metrics for generative models", ICML 2020.
+    """
+
+    def __init__(self, input_shape, widths=(32, 64, 128, 256), seed=0, batch_size=500):
+        inputs = keras.Input(tuple(input_shape))
+        x = keras.layers.Rescaling(1.0, offset=-0.5)(inputs)  # (B, H, W, C) in [-0.5, 0.5]
+        pooled = []
+        for i, width in enumerate(widths):
+            x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu",
+                                    kernel_initializer=keras.initializers.HeNormal(seed=seed + i))(x)  # (B, h/2, w/2, width)
+            pooled.append(keras.layers.GlobalAveragePooling2D()(x))  # (B, width)
+        self.model = keras.Model(inputs, keras.layers.Concatenate()(pooled), name="random_conv_features")
+        self.input_shape, self.widths, self.seed, self.batch_size = tuple(input_shape), tuple(widths), seed, batch_size
+
+    def features(self, images):
+        """(N, sum(widths)) float64 features of images (N, H, W, C) in [0, 1]."""
+        images = np.asarray(images, np.float32)
+        if images.shape[1:] != self.input_shape:
+            raise ValueError(f"images have shape {images.shape[1:]}; this feature net was built for "
+                             f"{self.input_shape}. Build a RandomConvFeatures for the images' shape.")
+        parts = [keras.ops.convert_to_numpy(self.model(images[i : i + self.batch_size], training=False))
+                 for i in range(0, len(images), self.batch_size)]  # (B, D) each
+        return np.concatenate(parts).astype(np.float64)
+
+
 def _as_extractor(classifier):
     return classifier if isinstance(classifier, ClassifierFeatures) else ClassifierFeatures(classifier)
+
+
+def feature_frechet_distance(generated, reference, extractor):
+    """The Fréchet distance between Gaussians fitted to ``extractor.features`` of two image sets.
+
+    d^2 = ||mu_g - mu_r||^2 + Tr(S_g + S_r - 2 (S_g S_r)^(1/2)), with (mu, S) the mean and covariance of the
+    features of each set (the FID recipe of Heusel et al. 2017 with our feature extractor in place of
+    Inception-v3). Report it under the extractor's name; like FID it is biased upwards for small sets, so
+    compare at equal N.
+
+    Args:
+        generated, reference: images (N, H, W, C) in [0, 1].
+        extractor: anything with ``features(images) -> (N, D)``: a :class:`ClassifierFeatures` or a
+            :class:`RandomConvFeatures`.
+    """
+    return frechet_distance(*gaussian_statistics(extractor.features(generated)),
+                            *gaussian_statistics(extractor.features(reference)))
 
 
 def fd_mnist5k(generated, reference, classifier):
@@ -214,9 +281,7 @@ def fd_mnist5k(generated, reference, classifier):
     Returns:
         The distance (float).
     """
-    extractor = _as_extractor(classifier)
-    return frechet_distance(*gaussian_statistics(extractor.features(generated)),
-                            *gaussian_statistics(extractor.features(reference)))
+    return feature_frechet_distance(generated, reference, _as_extractor(classifier))
 
 
 def score_from_probabilities(probabilities, eps=1e-12):

@@ -20,13 +20,31 @@ from mpkeras.registry import register_model
 NORMALIZATIONS = (None, "batch", "layer")
 
 
+def max_stride2_layers(height, width):
+    """The most stride-2 (de)convolutions an (height, width) image allows: the largest n with 2**n dividing both."""
+    n = 0
+    while height % 2 ** (n + 1) == 0 and width % 2 ** (n + 1) == 0:
+        n += 1
+    return n
+
+
 def _check_image_shape(input_shape, filters):
-    """Raises unless ``input_shape`` is (H, W, C) with H and W divisible by 2 ** len(filters)."""
+    """Raises unless ``input_shape`` is (H, W, C) with H and W divisible by 2 ** len(filters).
+
+    The generator starts from an (H / 2^n, W / 2^n) map and doubles it n = len(filters) times (28x28 with two
+    filters: 7 -> 14 -> 28; 32x32: 8 -> 16 -> 32; 64x64: 16 -> 32 -> 64, or 4 -> 8 -> 16 -> 32 -> 64 with four),
+    so it can only end at the data's size if 2^n divides H and W; the discriminator halves it back.
+    """
     factor = 2 ** len(filters)
     if len(input_shape) != 3 or not filters or any(s is None or s % factor for s in input_shape[:2]):
+        fix = "Use e.g. 28x28 images with two filters, or the mlp architecture."
+        if len(input_shape) == 3 and None not in input_shape[:2]:
+            most = max_stride2_layers(*input_shape[:2])
+            fix = (f"{input_shape[0]}x{input_shape[1]} images allow at most {most} entries in filters"
+                   + (" (--filters)." if most else "; resize them to a multiple of 4, or use the mlp architecture."))
         raise ValueError(f"The DCGAN networks need images (H, W, C) with H and W divisible by 2**len(filters) = "
                          f"{factor} (one stride-2 conv per entry of filters={tuple(filters)}); got input_shape="
-                         f"{tuple(input_shape)}. Use e.g. 28x28 images with two filters, or the mlp architecture.")
+                         f"{tuple(input_shape)}. {fix}")
 
 
 def dcgan_generator(input_shape, latent_dim, filters=(32, 64), kernel_size=4, name="generator"):

@@ -1,12 +1,20 @@
-"""Shared recipe code of the GANs on images (mnist5k): data, FD-mnist5k evaluation, sample grids over training.
+"""Shared recipe code of the GANs on images: data, feature-space Fréchet distances, sample grids over training.
 
 Evaluation (:func:`evaluate`) scores ``NUM_SAMPLES`` generated images against
-the ``NUM_SAMPLES`` first test images with FD-mnist5k (the Fréchet distance in
-the features of our mnist5k LeNet, :mod:`mpkeras.metrics.sample_quality`; not
-FID), and puts two references next to it: an untrained generator (a fresh
-model of the same config and seed, i.e. the trained model's initial weights)
-and the floor, the first ``NUM_SAMPLES`` *train* images. A generator that
-learnt anything lands far below the first and approaches the second.
+the ``NUM_SAMPLES`` first test images with a Fréchet distance in a feature
+space that fits the data (:func:`feature_space`; :mod:`mpkeras.metrics.sample_quality`;
+none of them is FID):
+
+* ``fd_mnist5k`` on MNIST digits (mnist5k, mnist): the features of our mnist5k LeNet;
+* ``fd_<dataset>`` on other labelled datasets (``fd_fashion_mnist``, ``fd_cifar10``): the features of a LeNet
+  trained on that dataset's train split (``mpkeras train lenet --dataset <dataset>``, cached);
+* ``fd_random_conv`` on data without class labels (celeb_a): the features of a fixed, seeded, untrained conv net
+  (:class:`~mpkeras.metrics.RandomConvFeatures`).
+
+Next to each it puts two references: an untrained generator (``<key>_untrained``: a fresh model of the same
+config and seed, i.e. the trained model's initial weights) and the floor (``<key>_train_floor``), the first
+``NUM_SAMPLES`` *train* images. A generator that learnt anything lands far below the first and approaches the
+second. With a classifier it also reports the classifier score (and, for a cGAN, the label accuracy).
 """
 
 import os
@@ -15,11 +23,19 @@ import keras
 import numpy as np
 
 from mpkeras import flags
+from mpkeras.data import catalogue
+from mpkeras.errors import UsageError
 from mpkeras.train.gan import compile_kwargs  # noqa: F401  (one Adam per network; re-exported for the recipes)
+from mpkeras.train.recipe import Data
 
 NUM_SAMPLES = 1000  # = the size of the mnist5k test split; FD is biased upwards for small sets, so compare at equal N
 SMOKE_SAMPLES = 200  # --smoke: fewer, for speed (their FDs are not comparable with those of 1,000)
 GRID_SEED = (0, 1)  # fixed z of every sample grid
+SMOKE_GRID = {"num": 16, "per_class": 2}  # --smoke: small grids (matplotlib draws one axes per image)
+DIGITS = ("mnist5k", "mnist")
+"""28x28x1 MNIST digits, scored in the features of the mnist5k LeNet (FD-mnist5k)."""
+RANDOM_CONV = "random_conv"
+"""The feature space of data without class labels: :class:`~mpkeras.metrics.RandomConvFeatures` (seed 0)."""
 
 
 # === Flags, data, model and optimizers ===
@@ -37,7 +53,8 @@ def add_arguments(p, latent_dim=64, filters=(32, 64), shared=True):
         p.add_argument("--beta-1", type=flags.rate, default=0.5, help="Adam beta_1 of both networks (DCGAN: 0.5)")
         p.add_argument("--beta-2", type=flags.rate, default=0.999, help="Adam beta_2 of both networks")
     p.add_argument("--filters", type=flags.int_tuple, default=filters,
-                   help="conv widths of the discriminator from its input up; the generator uses them reversed")
+                   help="conv widths of the discriminator from its input up; the generator uses them reversed "
+                        "(n entries need H and W divisible by 2**n)")
     p.add_argument("--grid-every", type=flags.positive_int, default=5,
                    help="save a grid of fixed-z samples every N epochs")
     reference_classifier.add_arguments(p)
@@ -47,7 +64,29 @@ def is_image_dataset(args):
     """Whether ``args.dataset``'s examples are images (H, W, C), as opposed to vectors such as ring8's points."""
     from mpkeras.data import load
 
-    return len(load(args.dataset, "test", data_dir=args.data_dir).element_spec[0].shape) == 3
+    test = load(args.dataset, catalogue.split(args.dataset, "test"), data_dir=args.data_dir)
+    return len(test.element_spec[0].shape) == 3
+
+
+def num_classes(name, data_dir=None):
+    """The number of classes of the image dataset ``name`` (from its TFDS features), or None if it has no labels."""
+    from mpkeras.data import info
+
+    if not catalogue.has_labels(name):
+        return None
+    meta = info(name, data_dir=data_dir)
+    keys = meta.supervised_keys
+    return getattr(meta.features[keys[1]], "num_classes", None) if keys else None
+
+
+def _labelled_choices():
+    return ", ".join(("mnist5k",) + tuple(d for d in catalogue.GAN_IMAGES if catalogue.has_labels(d)))
+
+
+def _arrays(ds):
+    """Images (N, H, W, C) and labels (N,) of a finite dataset of pairs, as numpy."""
+    pairs = [(x.numpy(), y.numpy()) for x, y in ds]
+    return np.stack([x for x, _ in pairs]), np.array([y for _, y in pairs], np.int32)
 
 
 def _images_only(x, y):
@@ -56,40 +95,66 @@ def _images_only(x, y):
 
 
 def image_data(args, labels=False):
-    """``Data`` of images in [0, 1] (uint8 / 255): all 4,000 mnist5k train images (GANs use no validation split).
+    """``Data`` of images in [0, 1] (uint8 / 255): train on the train and val splits together (``"train+val"`` of
+    :mod:`mpkeras.data.catalogue`: all 4,000 mnist5k train images), since a GAN's losses pick no epoch and stop
+    nothing; test for the evaluation.
 
-    Batches are images (B, H, W, C), or (images, labels (B,) int32) with ``labels``. ``extras`` hold the test
-    images and labels and the first ``NUM_SAMPLES`` train images (the FD floor), as numpy arrays.
+    Batches are images (B, H, W, C), or (images, labels (B,) int32) with ``labels``. ``extras`` hold the first
+    ``NUM_SAMPLES`` test images and labels, the first ``NUM_SAMPLES`` train images and labels (the FD floor),
+    as numpy arrays, and ``num_classes`` (None for data without labels).
+
+    Raises:
+        UsageError: ``labels`` on a dataset without class labels (celeb_a).
     """
     import tensorflow as tf
 
     from mpkeras.data import load, to_float
     from mpkeras.data.caching import cache_if_small
-    from mpkeras.data.pipelines import first_numpy
-    from mpkeras.train.recipe import Data
+    from mpkeras.data.pipelines import card
 
-    def split(name):
-        ds = load(args.dataset, name, data_dir=args.data_dir)
-        ds = ds.map(lambda x, y: (to_float(x), tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE)
-        return cache_if_small(ds, args.dataset, name, args.data_dir)
+    classes = num_classes(args.dataset, args.data_dir)
+    if labels and not classes:
+        raise UsageError(f"--dataset {args.dataset}: a class-conditional GAN needs class labels, and {args.dataset} "
+                         f"has none. Use a labelled dataset: {_labelled_choices()}.")
 
-    train, test = split("train"), split("test")
-    test_images, test_labels = (np.stack(a) for a in zip(*[(x.numpy(), y.numpy()) for x, y in test]))
-    train_images = np.stack([x for x, _ in first_numpy(train, NUM_SAMPLES)])  # reads all: the cache completes
+    def pairs(role):
+        ds = load(args.dataset, catalogue.split(args.dataset, role), data_dir=args.data_dir)
+        return ds.map(lambda x, y: (to_float(x), tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE)
+
+    train_images, train_labels = _arrays(pairs("train+val").take(NUM_SAMPLES))  # (N, H, W, C), (N,)
+    test_images, test_labels = _arrays(pairs("test").take(NUM_SAMPLES))
+    train, test = (cache_if_small(pairs(role), args.dataset, catalogue.split(args.dataset, role), args.data_dir)
+                   for role in ("train+val", "test"))
     if not labels:
         train, test = train.map(_images_only), test.map(_images_only)
     train = train.shuffle(10_000, seed=args.seed, reshuffle_each_iteration=True)
     train = train.batch(args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     test = test.batch(args.batch_size).prefetch(tf.data.AUTOTUNE)
-    card = {"dataset": args.dataset, "splits": {"train": "train", "test": "test"},
-            "pixels": "[0, 1] (uint8 / 255); the networks map to and from tanh's [-1, 1] inside",
-            "labels": "class ids (cgan)" if labels else "unused"}
-    extras = {"test_images": test_images, "test_labels": test_labels, "train_images": train_images}
-    return Data(train, None, test, card, extras=extras)
+    transform = catalogue.image_transform(args.dataset)
+    description = card(args, pixels="[0, 1] (uint8 / 255); the networks map to and from tanh's [-1, 1] inside",
+                       labels="class ids (cgan)" if labels else "unused",
+                       feature_space=feature_space(args.dataset))
+    description["splits"] = {"train": catalogue.split(args.dataset, "train+val"),
+                             "test": catalogue.split(args.dataset, "test")}
+    if transform:
+        description["images"] = "centre crop {}x{}, resized to {}x{}".format(*transform["crop"], *transform["size"])
+    extras = {"test_images": test_images, "test_labels": test_labels, "train_images": train_images,
+              "train_labels": train_labels, "num_classes": classes}
+    return Data(train, None, test, description, extras=extras)
 
 
 def model_kwargs(args, data):
-    return dict(input_shape=data.extras["test_images"].shape[1:], latent_dim=args.latent_dim, filters=args.filters,
+    """The DCGAN arguments of the run: the image shape from the data, the rest from the flags."""
+    from mpkeras.models.dcgan import max_stride2_layers
+
+    shape = data.extras["test_images"].shape[1:]  # (H, W, C)
+    most = max_stride2_layers(*shape[:2])
+    if len(args.filters) > most:
+        raise UsageError(f"--filters {','.join(map(str, args.filters))}: {len(args.filters)} stride-2 convs need H "
+                         f"and W divisible by {2 ** len(args.filters)}, and the {args.dataset} images are "
+                         f"{shape[0]}x{shape[1]}x{shape[2]}; give at most {most} widths (e.g. --filters "
+                         f"{','.join(str(32 * 2 ** i) for i in range(max(most, 1)))}).")
+    return dict(input_shape=shape, latent_dim=args.latent_dim, filters=args.filters,
                 discriminator_steps=args.discriminator_steps, seed=args.seed)
 
 
@@ -114,19 +179,72 @@ def samples(model, num, seed):
     return np.asarray(model.sample(num, seed)["samples"]), None
 
 
-def fixed_grid(model, num=64):
-    """The images of the fixed-z grid (cGAN: one row per class, the same 10 codes in every row)."""
+def fixed_grid(model, num=64, per_class=10):
+    """The images of the fixed-z grid and its number of columns (cGAN: one row per class, the same ``per_class``
+    codes in every row)."""
     import tensorflow as tf
 
     if conditional(model):
-        labels = grid_labels(model)
-        z = tf.random.stateless_normal((10, model.latent_dim), seed=GRID_SEED, alg="philox")
-        z = tf.tile(z, [model.num_classes, 1])  # (10 K, latent_dim): row k = class k
-        return np.asarray(model.generate(z, labels)["samples"]), 10
+        labels = grid_labels(model, per_class)
+        z = tf.random.stateless_normal((per_class, model.latent_dim), seed=GRID_SEED, alg="philox")
+        z = tf.tile(z, [model.num_classes, 1])  # (per_class K, latent_dim): row k = class k
+        return np.asarray(model.generate(z, labels)["samples"]), per_class
     return np.asarray(model.sample(num, np.array(GRID_SEED, np.int32))["samples"]), 8
 
 
 # === Evaluation ===
+
+
+def feature_space(dataset):
+    """The feature space that scores samples of ``dataset``: ``"mnist5k"`` (MNIST digits, :data:`DIGITS`), the
+    dataset's own name (a LeNet trained on its labels), or :data:`RANDOM_CONV` (no class labels)."""
+    base = catalogue.base_name(dataset)
+    if base in DIGITS:
+        return "mnist5k"
+    return base if catalogue.has_labels(base) else RANDOM_CONV
+
+
+def _smoke_classifier(data):
+    """--smoke without --classifier: a tiny LeNet fitted in process for two epochs on the run's first train images
+    (a child process would not see tfds.testing.mock_data; the numbers it gives check the code path only)."""
+    from mpkeras.metrics.sample_quality import ClassifierFeatures
+    from mpkeras.models import LeNet
+
+    images, labels = data.extras["train_images"], data.extras["train_labels"]  # (N, H, W, C), (N,)
+    model = LeNet(filters=(4, 8), units=(24, 16), input_shape=images.shape[1:], num_classes=data.extras["num_classes"],
+                  input_mean=float(images.mean()), input_std=float(images.std()) or 1.0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), run_eagerly=True,  # a few tiny steps: tracing costs more
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(images, labels, batch_size=100, epochs=2, verbose=0)
+    return ClassifierFeatures(model)
+
+
+def feature_extractor(args, data):
+    """``(feature space name, extractor, classifier or None)`` for the run (:func:`feature_space`).
+
+    The classifier is ``--classifier`` if given (it must take the data's image shape), else the cached LeNet of
+    :mod:`mpkeras.train.reference_classifier` (``--smoke``: a throwaway one fitted in process).
+    """
+    from mpkeras.metrics.sample_quality import ClassifierFeatures, RandomConvFeatures
+    from mpkeras.train.reference_classifier import reference_classifier
+
+    space, shape = feature_space(args.dataset), data.extras["test_images"].shape[1:]
+    if space == RANDOM_CONV:
+        return space, RandomConvFeatures(shape, seed=0), None
+    if args.classifier:
+        clf = ClassifierFeatures(args.classifier)
+        built_for = tuple(getattr(clf.model, "input_shape", shape))[-3:]  # (H, W, C)
+        if built_for != tuple(shape):
+            raise UsageError(f"--classifier {args.classifier}: it takes {built_for} images, and the {args.dataset} "
+                             f"images are {tuple(shape)}. Pass a classifier trained on {space} (`mpkeras train lenet"
+                             f" --dataset {'mnist5k' if space == 'mnist5k' else args.dataset}`) or drop --classifier.")
+    elif args.smoke:
+        clf = _smoke_classifier(data)
+    elif space == "mnist5k":
+        clf = reference_classifier()
+    else:
+        clf = reference_classifier(dataset=args.dataset, data_dir=args.data_dir)
+    return space, clf, clf
 
 
 def _untrained(make_model, args, data):
@@ -138,27 +256,32 @@ def _untrained(make_model, args, data):
 
 
 def evaluate(model, data, args, make_model):
-    """FD-mnist5k (trained, untrained generator, train-set floor), classifier scores, and for a cGAN the
-    reference classifier's accuracy on samples of requested classes; plus the mean test discriminator loss."""
-    from mpkeras.metrics.sample_quality import classifier_score, fd_mnist5k
-    from mpkeras.train.reference_classifier import reference_classifier
+    """``fd_<space>`` (trained, untrained generator, train-set floor; :func:`feature_space`), classifier scores where
+    a classifier gives the features, and for a cGAN the classifier's accuracy on samples of requested classes; plus
+    the mean test discriminator loss."""
+    from mpkeras.metrics.sample_quality import (
+        classifier_score,
+        feature_frechet_distance,
+    )
 
-    clf = reference_classifier(args.classifier, smoke=args.smoke)
+    space, extractor, clf = feature_extractor(args, data)
     n = min(SMOKE_SAMPLES if args.smoke else NUM_SAMPLES, len(data.extras["test_images"]))
     test, train = data.extras["test_images"][:n], data.extras["train_images"][:n]
     seed = (args.seed, 1)
     generated, labels = samples(model, n, seed)
     untrained, _ = samples(_untrained(make_model, args, data), n, seed)
+    key = f"fd_{space}"
     metrics = {
-        "fd_mnist5k": fd_mnist5k(generated, test, clf),
-        "fd_mnist5k_untrained": fd_mnist5k(untrained, test, clf),
-        "fd_mnist5k_train_floor": fd_mnist5k(train, test, clf),
-        "classifier_score": classifier_score(generated, clf),
-        "classifier_score_untrained": classifier_score(untrained, clf),
-        "classifier_score_test": classifier_score(test, clf),
+        key: feature_frechet_distance(generated, test, extractor),
+        f"{key}_untrained": feature_frechet_distance(untrained, test, extractor),
+        f"{key}_train_floor": feature_frechet_distance(train, test, extractor),
         "num_samples": n,
         "test_d_loss": model.evaluate(data.test, verbose=0, return_dict=True)["d_loss"],
     }
+    if clf is not None:
+        metrics.update(classifier_score=classifier_score(generated, clf),
+                       classifier_score_untrained=classifier_score(untrained, clf),
+                       classifier_score_test=classifier_score(test, clf))
     if labels is not None:
         predicted = clf.probabilities(generated).argmax(axis=1)
         metrics["label_accuracy"] = float(np.mean(predicted == labels))  # does G honour y?
@@ -174,7 +297,7 @@ def figures(model, data, args, fig_dir):
     """The final model's fixed-z sample grid (cGAN: one row per class) next to real test images."""
     from mpkeras.train import figures as figs
 
-    images, ncols = fixed_grid(model)
+    images, ncols = fixed_grid(model, **(SMOKE_GRID if args.smoke else {}))
     name = type(model).__name__
     rows = [str(k) for k in range(model.num_classes)] if conditional(model) else None
     title = (f"{name}: G(z, y), row = class y, column = z (seed {args.seed})" if rows
@@ -183,13 +306,14 @@ def figures(model, data, args, fig_dir):
                                        title=title),
             "test_images": figs.image_grid(data.extras["test_images"][:len(images)],
                                            os.path.join(fig_dir, "test_images.png"), ncols=ncols,
-                                           title="mnist5k test images")}
+                                           title=f"{args.dataset} test images")}
 
 
 def sample_grid_callback(args, data, run_dir):
     """[SampleGrids] saving fixed-z grids every ``--grid-every`` epochs to ``<run_dir>/figures/training``."""
     del data
-    return [SampleGrids(os.path.join(run_dir, "figures"), every=max(1, args.grid_every))]
+    return [SampleGrids(os.path.join(run_dir, "figures"), every=max(1, args.grid_every),
+                        grid=SMOKE_GRID if args.smoke else None)]
 
 
 class SampleGrids(keras.callbacks.Callback):
@@ -197,17 +321,18 @@ class SampleGrids(keras.callbacks.Callback):
 
     Grids go to ``<fig_dir>/training/epoch_<k>.png``; the montage, ``<fig_dir>/training.png``, has one row per
     saved epoch (the first ``columns`` images of each grid; cGAN: one per class), the first row before training.
+    ``grid``: arguments of :func:`fixed_grid` (e.g. :data:`SMOKE_GRID`).
     """
 
-    def __init__(self, fig_dir, every=5, columns=10):
+    def __init__(self, fig_dir, every=5, columns=10, grid=None):
         super().__init__()
-        self.fig_dir, self.every, self.columns = fig_dir, every, columns
+        self.fig_dir, self.every, self.columns, self.grid = fig_dir, every, columns, grid or {}
         self.rows, self.row_labels = [], []
 
     def _save(self, epoch):
         from mpkeras.train import figures as figs
 
-        images, ncols = fixed_grid(self.model)
+        images, ncols = fixed_grid(self.model, **self.grid)
         figs.image_grid(images, os.path.join(self.fig_dir, "training", f"epoch_{epoch:03d}.png"), ncols=ncols,
                         title=f"{type(self.model).__name__}: fixed-z samples after {epoch} epochs")
         pick = np.arange(self.columns) * ncols if conditional(self.model) else np.arange(self.columns)

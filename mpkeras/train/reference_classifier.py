@@ -1,4 +1,4 @@
-"""The mnist5k classifier that scores generated digits (FD-mnist5k and the classifier score).
+"""The reference classifiers that score generated images (FD-mnist5k, FD-<dataset> and the classifier score).
 
 FD-mnist5k needs a classifier trained on mnist5k (see
 :mod:`mpkeras.metrics.sample_quality`). Recipes take it from ``--classifier
@@ -8,7 +8,9 @@ about a minute on 2 CPU cores) and cache it at
 ``$MPKERAS_CACHE_DIR/lenet_mnist5k.keras`` (default ``~/.cache/mpkeras``), so
 that every model is scored by the same classifier. The cached file is written
 atomically; smoke runs train a 2-epoch LeNet in a temporary directory and never
-touch the cache.
+touch the cache. Other labelled datasets (FD-cifar10, FD-fashion_mnist) get a
+LeNet trained the same way on their own train split, cached as
+``lenet_<dataset>.keras``.
 """
 
 import os
@@ -21,23 +23,31 @@ from mpkeras import flags
 CACHE_NAME = "lenet_mnist5k.keras"
 
 
+def cache_name(dataset="mnist5k"):
+    """The cache file of the LeNet trained on ``dataset``."""
+    return f"lenet_{dataset}.keras"
+
+
 def add_arguments(p):
     p.add_argument("--classifier", type=flags.existing_file, default=None,
-                   help=".keras file of the mnist5k classifier for FD-mnist5k (default: LeNet, trained once by its "
-                        "recipe and cached in $MPKERAS_CACHE_DIR or ~/.cache/mpkeras)")
+                   help=".keras file of the reference classifier (FD-mnist5k: trained on mnist5k; FD-<dataset>: on "
+                        "that dataset) (default: LeNet, trained once by its recipe and cached in $MPKERAS_CACHE_DIR or "
+                        "~/.cache/mpkeras)")
 
 
 def cache_dir():
     return os.environ.get("MPKERAS_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "mpkeras")
 
 
-def _train_lenet(target, smoke):
-    """Runs ``mpkeras train lenet`` in a child process (its own seeds and graph) and moves the model to ``target``."""
+def _train_lenet(target, smoke, dataset="mnist5k", data_dir=None):
+    """Runs ``mpkeras train lenet`` on ``dataset`` in a child process (its own seeds and graph) and moves the model
+    to ``target``."""
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with tempfile.TemporaryDirectory(dir=os.path.dirname(target), prefix="lenet-") as tmp:
-        command = [sys.executable, "-m", "mpkeras.cli", "train", "lenet", "--seed", "0", "--out", tmp,
-                   "--no-export", "--verbose", "0"] + (["--smoke"] if smoke else [])
-        print(f"training the reference classifier for FD-mnist5k: {' '.join(command[2:])}", file=sys.stderr)
+        command = [sys.executable, "-m", "mpkeras.cli", "train", "lenet", "--dataset", dataset, "--seed", "0",
+                   "--out", tmp, "--no-export", "--verbose", "0"] + (["--smoke"] if smoke else [])
+        command += ["--data-dir", os.fspath(data_dir)] if data_dir else []
+        print(f"training the reference classifier for FD-{dataset}: {' '.join(command[2:])}", file=sys.stderr)
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"training the reference classifier failed (exit {done.returncode}):\n"
@@ -46,12 +56,14 @@ def _train_lenet(target, smoke):
     return target
 
 
-def reference_classifier(path=None, smoke=False):
-    """The classifier scoring generated mnist5k digits, as a :class:`~mpkeras.metrics.ClassifierFeatures`.
+def reference_classifier(path=None, smoke=False, dataset="mnist5k", data_dir=None):
+    """The classifier scoring generated images of ``dataset``, as a :class:`~mpkeras.metrics.ClassifierFeatures`.
 
     Args:
         path: a ``.keras`` classifier file; None trains (once) and caches LeNet.
         smoke: train a throwaway 2-epoch LeNet instead of using the cache (for ``--smoke`` runs).
+        dataset: the labelled dataset LeNet is trained on (default mnist5k: FD-mnist5k).
+        data_dir: TFDS data directory of ``dataset``, as in :func:`mpkeras.data.load`.
     """
     from mpkeras.metrics.sample_quality import ClassifierFeatures
 
@@ -61,9 +73,9 @@ def reference_classifier(path=None, smoke=False):
                                     "its runs/lenet/model.keras, or drop --classifier to use the cached LeNet.")
         return ClassifierFeatures(path)
     if smoke:
-        target = os.path.join(tempfile.mkdtemp(prefix="mpkeras-smoke-clf-"), CACHE_NAME)
-        return ClassifierFeatures(_train_lenet(target, smoke=True))
-    target = os.path.join(cache_dir(), CACHE_NAME)
+        target = os.path.join(tempfile.mkdtemp(prefix="mpkeras-smoke-clf-"), cache_name(dataset))
+        return ClassifierFeatures(_train_lenet(target, smoke=True, dataset=dataset, data_dir=data_dir))
+    target = os.path.join(cache_dir(), cache_name(dataset))
     if not os.path.isfile(target):
-        _train_lenet(target, smoke=False)
+        _train_lenet(target, smoke=False, dataset=dataset, data_dir=data_dir)
     return ClassifierFeatures(target)
