@@ -16,6 +16,7 @@ from mpkeras.data.loading import (
     UnknownDatasetError,
     info,
     load,
+    num_classes,
 )
 from mpkeras.data.transforms import (
     BINARIZE_MODES,
@@ -41,5 +42,6 @@ __all__ = [
     "dequantize",
     "info",
     "load",
+    "num_classes",
     "to_float",
 ]

@@ -119,6 +119,16 @@ def _image_pair(name: str, example: dict) -> tuple[tf.Tensor, tf.Tensor]:
     return image, label
 
 
+def num_classes(name: str, *, data_dir: str | os.PathLike | None = None) -> int | None:
+    """The number of classes of dataset ``name``: the ``num_classes`` of its label feature (the second of its
+    ``supervised_keys``), or None if it has no class label (``catalogue.has_labels``; e.g. celeb_a)."""
+    if not catalogue.has_labels(name):
+        return None
+    meta = info(name, data_dir=data_dir)
+    keys = meta.supervised_keys
+    return getattr(meta.features[keys[1]], "num_classes", None) if keys else None
+
+
 def info(name: str, *, data_dir: str | os.PathLike | None = None) -> tfds.core.DatasetInfo:
     """Returns the ``tfds.core.DatasetInfo`` of a dataset.
 

@@ -33,17 +33,17 @@ def add_regularization_arguments(p, shift=0.1, rotation=0.03, flip=False, weight
 
 def make_data(args):
     """(image in [0, 1], label) batches plus per-channel train statistics and a train+val set."""
-    from mpkeras.data import Standardizer, info, pipelines
+    from mpkeras.data import Standardizer, num_classes, pipelines
 
     train, val, test, test_images, test_labels = pipelines.classification(args)
     standardizer = Standardizer.fit(pipelines.train_split(args))  # per channel, train split only
-    num_classes = info(args.dataset, data_dir=args.data_dir).features["label"].num_classes
+    classes = num_classes(args.dataset, data_dir=args.data_dir)
     card = pipelines.card(
         args, preprocessing="pixels in [0, 1], standardized per channel inside the model with train-split statistics",
-        num_classes=num_classes,
+        num_classes=classes,
     )
     extras = {"test_images": test_images, "test_labels": test_labels, "standardizer": standardizer,
-              "num_classes": num_classes}
+              "num_classes": classes}
     return Data(train, val, test, card, extras=extras, train_full=pipelines.train_and_val(args))
 
 

@@ -68,17 +68,6 @@ def is_image_dataset(args):
     return len(test.element_spec[0].shape) == 3
 
 
-def num_classes(name, data_dir=None):
-    """The number of classes of the image dataset ``name`` (from its TFDS features), or None if it has no labels."""
-    from mpkeras.data import info
-
-    if not catalogue.has_labels(name):
-        return None
-    meta = info(name, data_dir=data_dir)
-    keys = meta.supervised_keys
-    return getattr(meta.features[keys[1]], "num_classes", None) if keys else None
-
-
 def _labelled_choices():
     return ", ".join(("mnist5k",) + tuple(d for d in catalogue.GAN_IMAGES if catalogue.has_labels(d)))
 
@@ -108,11 +97,11 @@ def image_data(args, labels=False):
     """
     import tensorflow as tf
 
-    from mpkeras.data import load, to_float
+    from mpkeras.data import load, num_classes, to_float
     from mpkeras.data.caching import cache_if_small
     from mpkeras.data.pipelines import card
 
-    classes = num_classes(args.dataset, args.data_dir)
+    classes = num_classes(args.dataset, data_dir=args.data_dir)
     if labels and not classes:
         raise UsageError(f"--dataset {args.dataset}: a class-conditional GAN needs class labels, and {args.dataset} "
                          f"has none. Use a labelled dataset: {_labelled_choices()}.")
