@@ -20,7 +20,7 @@ SIZES = {"mnist5k": (4000, 1000), "digits8x8": (1437, 360), "mnist_seg": (4000, 
          # 1,024-character chunks of this Python's pydoc_data.topics text, every 10th one for test
          "pydoc_text": (lambda n: (n - n // 10, n // 10))(-(-len(PydocText.corpus()) // PydocText.CHUNK)),
          "tones16k": (400, 100), "two_moons": (10000, 2000), "ring8": (10000, 2000),
-         "mnist5k_inpaint": (4000, 1000), "scenes": (100, 10), "shapes3d/small": (48, 16)}
+         "mnist5k_inpaint": (4000, 1000), "scenes": (100, 10), "shapes3d/small": (48, 16), "photos32": (7000, 1500)}
 # The datasets as these tests build them: shapes3d's full config takes ~75 s, its small config (a prefix) seconds.
 BUILT = tuple("shapes3d/small" if name == "shapes3d" else name for name in data.EMBEDDED)
 SHAPES = {"mnist5k": (28, 28, 1), "digits8x8": (8, 8, 1)}  # the classification sets; mnist_seg: test_data_segmentation.py
@@ -84,6 +84,34 @@ def test_digits8x8_rescaled_from_sklearn(data_dir):
     expected = np.round(load_digits().images * 255 / 16).astype(np.uint8)
     images = np.concatenate([_arrays(data.load("digits8x8", s, data_dir=data_dir))[0] for s in ("train", "test")])
     assert sorted(map(bytes, images[..., 0])) == sorted(map(bytes, expected))
+
+
+def test_photos32_patches_come_from_disjoint_photographs(data_dir):
+    from mpkeras.data import catalogue, photos
+
+    assert not set(photos.TRAIN_PHOTOS) & set(photos.TEST_PHOTOS)
+    names = data.info("photos32", data_dir=data_dir).features["photo"].names
+    for split, allowed in (("train", photos.TRAIN_PHOTOS), ("test", photos.TEST_PHOTOS)):
+        rows = list(data.load("photos32", split, data_dir=data_dir, as_supervised=False).as_numpy_iterator())
+        images = np.stack([r["image"] for r in rows])  # (N, 32, 32, 3)
+        assert images.dtype == np.uint8 and images.shape[1:] == (32, 32, 3)
+        assert {names[r["photo"]] for r in rows} == set(allowed)  # every photograph of the split, no other
+        assert images.reshape(len(images), -1).std(axis=1).min() >= photos.MIN_STD  # no flat patch
+        assert len({bytes(x) for x in images}) == len(images)  # no patch drawn twice
+    # As pairs, the photograph is not served as a label: the set is unlabelled.
+    image, label = next(iter(data.load("photos32", "test", data_dir=data_dir)))
+    assert image.shape == (32, 32, 3) and int(label) == catalogue.NO_LABEL
+    assert not catalogue.has_labels("photos32") and catalogue.is_colour_photographs("photos32")
+
+
+def test_photos32_patches_are_crops_of_the_resized_photographs():
+    from mpkeras.data import photos
+
+    patches, names = photos.draw_patches("test")
+    for k in (0, 1, 2, 777):  # one patch of each test photograph, and one more
+        pyramid = photos.pyramid(photos.read_photo(names[k]))
+        windows = [np.lib.stride_tricks.sliding_window_view(level, (32, 32, 3))[..., 0, :, :, :] for level in pyramid]
+        assert any((w == patches[k]).all(axis=(-3, -2, -1)).any() for w in windows), names[k]
 
 
 def test_splits_are_stratified(data_dir):

@@ -36,6 +36,10 @@ COLOUR_IMAGES = ("cifar10", "downsampled_imagenet/32x32")
 the 256 levels of each sub-pixel, never binarized. ``downsampled_imagenet/32x32`` is ImageNet at 32x32 (van den Oord
 et al., 2016); it has no labels and no test split, and the papers report on its validation split."""
 
+EMBEDDED_COLOUR = ("photos32",)
+"""Embedded colour photographs (:mod:`mpkeras.data.photos`: 32x32 patches of the photographs scikit-image and
+scikit-learn ship), built offline; 8-bit like :data:`COLOUR_IMAGES`, and unlabelled."""
+
 PREBINARIZED = ("binarized_mnist",)
 """Datasets whose pixels are already 0 or 1, binarized once by their authors."""
 
@@ -87,6 +91,7 @@ _IMAGE_FEATURES = {
     "binarized_mnist": ("image", None, 255),  # pixels are 0 or 1
     "downsampled_imagenet": ("image", None, 1),  # no label
     "celeb_a": ("image", None, 1),  # 40 binary attributes and landmarks, no class label
+    "photos32": ("image", None, 1),  # embedded; its `photo` feature names the source, not a class to learn
 }
 """Datasets whose ``as_supervised`` pairs are not ``(uint8 image in 0..255, label)``."""
 
@@ -134,6 +139,11 @@ def image_size(name):
     config = name.split(":")[0].split("/")[1:] or ["32x32"]  # TFDS's default config is the first, 32x32
     height, width = config[0].strip().split("x")
     return int(height), int(width)
+
+
+def is_colour_photographs(name):
+    """Whether ``name`` holds 8-bit colour photographs (:data:`COLOUR_IMAGES`, :data:`EMBEDDED_COLOUR`)."""
+    return name in COLOUR_IMAGES or base_name(name) in COLOUR_IMAGES + EMBEDDED_COLOUR
 
 
 def is_prebinarized(name):

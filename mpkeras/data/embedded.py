@@ -723,3 +723,4 @@ class Mnist5kInpaint(_EmbeddedBuilder):
 
 from mpkeras.data import scenes  # noqa: E402,F401  (defining the scenes builder registers it)
 from mpkeras.data import shapes3d  # noqa: E402,F401  (registers the shapes3d builder)
+from mpkeras.data import photos  # noqa: E402,F401  (registers the photos32 builder)

@@ -27,7 +27,7 @@ from mpkeras.data.transforms import centre_crop_and_resize
 from mpkeras.errors import UserError
 
 EMBEDDED = ("mnist5k", "digits8x8", "mnist_seg", "moving_mnist5k", "pydoc_text", "tones16k", "two_moons", "ring8",
-            "mnist5k_inpaint", "scenes", "shapes3d")
+            "mnist5k_inpaint", "scenes", "shapes3d", "photos32")
 """Datasets that build offline from data shipped in installed packages."""
 
 REAL = DECLARED

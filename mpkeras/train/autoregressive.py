@@ -87,12 +87,11 @@ def add_level_arguments(p, conditional=True):
 
 
 def colour_levels(dataset):
-    """Flag defaults of ``dataset``: colour photographs (:data:`mpkeras.data.catalogue.COLOUR_IMAGES`) are 8-bit,
-    ``--levels 256``; binarizing them is refused (:func:`mpkeras.data.pipelines.binarized_data`)."""
+    """Flag defaults of ``dataset``: colour photographs (:func:`mpkeras.data.catalogue.is_colour_photographs`) are
+    8-bit, ``--levels 256``; binarizing them is refused (:func:`mpkeras.data.pipelines.binarized_data`)."""
     from mpkeras.data import catalogue
 
-    colour = dataset in catalogue.COLOUR_IMAGES or catalogue.base_name(dataset) in catalogue.COLOUR_IMAGES
-    return {"levels": 256} if colour else {}
+    return {"levels": 256} if catalogue.is_colour_photographs(dataset) else {}
 
 
 def channel_multiple(n, channels):
