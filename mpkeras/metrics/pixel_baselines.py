@@ -41,10 +41,9 @@ def pixel_counts(batches):
             counts = np.zeros(batch.shape[1:] + (LEVELS,), np.int64)
         elif counts.shape[:-1] != batch.shape[1:]:
             raise ValueError(f"pixel_counts: a batch of images {batch.shape[1:]} after images {counts.shape[:-1]}.")
-        flat = counts.reshape(-1, LEVELS)  # (D, 256), a view
-        dims = np.arange(flat.shape[0])
-        for image in batch.reshape(len(batch), -1):
-            flat[dims, image] += 1
+        flat = counts.reshape(-1)  # (D * 256,), a view: bin d * 256 + k counts value k of sub-pixel d
+        bins = np.arange(flat.size // LEVELS) * LEVELS + batch.reshape(len(batch), -1)  # (B, D)
+        flat += np.bincount(bins.ravel(), minlength=flat.size)
     if counts is None:
         raise ValueError("pixel_counts: no images (the dataset is empty).")
     return counts

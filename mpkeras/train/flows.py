@@ -5,7 +5,8 @@ every epoch for train, fixed noise for val and test (so reported numbers are
 comparable). For super-resolution the batches are ``{"images", "low_res"}``,
 low_res the 2x2 average pool of the clean image k / 255.
 Evaluation: test bits/dim of the discrete data, (-log p(x) + D log 256) / (D ln 2),
-an upper bound on the 8-bit data's bits/dim (one dequantization sample per image).
+an upper bound on the 8-bit data's bits/dim (one dequantization sample per image), next to the
+independent-sub-pixel baselines (:mod:`mpkeras.train.pixel_baselines`).
 Figures: samples at temperatures 1.0 and 0.7; for super-resolution, the
 low-resolution input, several samples and the ground truth.
 """
@@ -18,6 +19,7 @@ from mpkeras.data import catalogue
 from mpkeras.data.pipelines import _cached, card, image_pairs
 from mpkeras.data.transforms import _keys, _map_images, dequantize
 from mpkeras.metrics import bits_per_dim
+from mpkeras.train.pixel_baselines import pixel_baselines
 
 AUTOTUNE = tf.data.AUTOTUNE
 NUM_BINS = 256
@@ -91,7 +93,8 @@ def test_bits_per_dim(model, data, args, batch_size=250):
     # The density of x in [0, 1]^D is NUM_BINS^D times that of the levels k + u: add D log NUM_BINS nats.
     return {"test_nll_nats": nll, "test_bits_per_dim": bits_per_dim(nll + d * np.log(NUM_BINS), d),
             "test_images": len(images), "dequantization": "one uniform sample per test image (fixed noise)",
-            "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights))}
+            "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+            **pixel_baselines(args)}  # what the flow gains over sub-pixels modelled independently
 
 
 def sample_figures(model, args, fig_dir, temperatures=(1.0, 0.7)):
