@@ -10,7 +10,7 @@ Colour datasets are 8-bit (``--levels 256`` is their default, ``--levels 2`` is 
 """
 
 from mpkeras import flags
-from mpkeras.data import catalogue
+from mpkeras.data import catalogue, num_classes
 from mpkeras.models import GatedPixelCNN
 from mpkeras.train.autoregressive import (
     add_level_arguments,
@@ -33,7 +33,8 @@ def make_model(args, data):
     return GatedPixelCNN(input_shape=shape, filters=channel_multiple(args.filters, shape[-1]),
                          num_layers=args.num_layers, first_kernel=args.first_kernel,
                          output_filters=channel_multiple(64, shape[-1]), num_levels=args.levels,
-                         num_classes=10 if args.conditional else 0, seed=args.seed)
+                         num_classes=num_classes(args.dataset, data_dir=args.data_dir) if args.conditional else 0,
+                         seed=args.seed)
 
 
 RECIPE = binary_autoregressive_recipe("gated_pixelcnn", make_model, add_arguments, epochs=20, batch_size=64,
