@@ -1,4 +1,4 @@
-"""Train DCGAN on mnist5k (or mnist, fashion_mnist, cifar10, celeb_a at 64x64); report the Fréchet distance in a
+"""Train DCGAN on mnist5k (or the embedded colour photos32, or mnist, fashion_mnist, cifar10, celeb_a at 64x64); report the Fréchet distance in a
 feature space that fits the data (FD-mnist5k, FD-<dataset> or FD-random-conv; trained vs untrained generator vs the
 train-set floor) and export.
 

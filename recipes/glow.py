@@ -1,6 +1,6 @@
 """Train Glow on dequantized 8-bit images; report the test bits/dim of the 8-bit data and export.
 
-    python recipes/glow.py [--dataset mnist5k|cifar10|downsampled_imagenet/32x32] [--levels 2] [--steps 8]
+    python recipes/glow.py [--dataset mnist5k|photos32|cifar10|downsampled_imagenet/32x32] [--levels 2] [--steps 8]
                            [--hidden-units 64] [--epochs 40] [--smoke] [--out DIR]
 
 The model takes its (H, W, C) from the data; H and W must be divisible by 2^levels.

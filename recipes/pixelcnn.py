@@ -1,6 +1,6 @@
 """Train PixelCNN on binarized (or 8-bit) images; report the exact test NLL and bits/dim, and export.
 
-    python recipes/pixelcnn.py [--dataset mnist5k|binarized_mnist|mnist|cifar10|downsampled_imagenet/32x32]
+    python recipes/pixelcnn.py [--dataset mnist5k|photos32|binarized_mnist|mnist|cifar10|downsampled_imagenet/32x32]
                                [--filters 32] [--num-blocks 8] [--levels 2|256]
                                [--binarization dynamic|static] [--epochs 30] [--smoke] [--out DIR]
 

@@ -1,6 +1,6 @@
 """Train WGAN-GP on the 8-Gaussian ring (default) or on images (--dataset mnist5k or a catalogue set); report, export.
 
-    python recipes/wgan_gp.py [--dataset ring8|mnist5k|mnist|fashion_mnist|cifar10|celeb_a]
+    python recipes/wgan_gp.py [--dataset ring8|mnist5k|photos32|mnist|fashion_mnist|cifar10|celeb_a]
                               [--gradient-penalty-weight 10] [--discriminator-steps 5]
                               [--epochs N] [--seed 0] [--smoke] [--out DIR]
 
