@@ -147,16 +147,6 @@ PRESETS = {
                    "learning rate (the paper's optimizer settings are not reproduced); no direct input-to-output "
                    "connections."),
         ),
-        "paper-32-masks": Preset(
-            flags=dict(dataset="binarized_mnist", hidden_units=(8000,), ordering="random", num_masks=32,
-                       batch_size=100, patience=30),
-            paper=MADE,
-            published="86.64 nats test NLL on binarized MNIST (one hidden layer, 32 masks, ensemble)",
-            summary="MADE on binarized MNIST (1 hidden layer of 8000, 32 masks, random orders)",
-            notes=("One hidden layer of 8000 units trained with 32 mask sets (connectivity-agnostic training), "
-                   "scored as the ensemble of the 32. The 8000 width is as recorded for the paper's best MNIST "
-                   "model; check it against the paper before quoting. Adam at the recipe's learning rate."),
-        ),
     },
     "vae": {
         "paper": Preset(

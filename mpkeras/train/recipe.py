@@ -249,7 +249,9 @@ def make_optimizer(args, steps_per_epoch, epochs=None):
         decay_steps = (epochs or args.epochs) * steps_per_epoch
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps)
     elif schedule == "step":
-        boundaries = [int(e) * steps_per_epoch for e in args.decay_epochs]
+        # Keras's rate at step s is values[i] for boundaries[i-1] < s <= boundaries[i]; step s = e * steps_per_epoch
+        # is the first update of epoch e + 1 (0-based steps), which takes the lower rate.
+        boundaries = [int(e) * steps_per_epoch - 1 for e in args.decay_epochs]
         values = [learning_rate * args.decay_factor**i for i in range(len(boundaries) + 1)]
         learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
     name = getattr(args, "optimizer", "adam")
