@@ -1,7 +1,8 @@
 """Train Gated PixelCNN on binarized (or 8-bit) images, optionally class-conditional; report the test NLL and export.
 
     python recipes/gated_pixelcnn.py [--dataset mnist5k|photos32|binarized_mnist|mnist|cifar10|downsampled_imagenet/32x32]
-                                     [--filters 32] [--num-layers 8] [--conditional] [--levels 2|256]
+                                     [--preset paper] [--filters 32] [--num-layers 8] [--kernel-size 3]
+                                     [--output-filters 64] [--conditional] [--levels 2|256]
                                      [--binarization dynamic|static] [--epochs 20] [--smoke] [--out DIR]
 
 Colour datasets are 8-bit (``--levels 256`` is their default, ``--levels 2`` is refused), with R -> G -> B masks;

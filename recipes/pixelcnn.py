@@ -1,7 +1,8 @@
 """Train PixelCNN on binarized (or 8-bit) images; report the exact test NLL and bits/dim, and export.
 
     python recipes/pixelcnn.py [--dataset mnist5k|photos32|binarized_mnist|mnist|cifar10|downsampled_imagenet/32x32]
-                               [--filters 32] [--num-blocks 8] [--levels 2|256]
+                               [--preset paper|paper-mnist] [--filters 32] [--num-blocks 8] [--kernel-size 3]
+                               [--output-filters 64] [--levels 2|256]
                                [--binarization dynamic|static] [--epochs 30] [--smoke] [--out DIR]
 
 Colour datasets are 8-bit (``--levels 256`` is their default, ``--levels 2`` is refused), with R -> G -> B masks;
