@@ -1,7 +1,8 @@
 """Train PixelCNN on binarized (or 8-bit) images; report the exact test NLL and bits/dim, and export.
 
     python recipes/pixelcnn.py [--dataset mnist5k|photos32|binarized_mnist|mnist|cifar10|downsampled_imagenet/32x32]
-                               [--filters 32] [--num-blocks 8] [--levels 2|256]
+                               [--preset paper|paper-mnist] [--filters 32] [--num-blocks 8] [--kernel-size 3]
+                               [--output-filters 64] [--levels 2|256]
                                [--binarization dynamic|static] [--epochs 30] [--smoke] [--out DIR]
 
 Colour datasets are 8-bit (``--levels 256`` is their default, ``--levels 2`` is refused), with R -> G -> B masks;
@@ -24,13 +25,18 @@ def add_arguments(p):
                    help="h: residual blocks carry 2h channels (rounded up to a multiple of the image channels)")
     p.add_argument("--num-blocks", type=flags.positive_int, default=8)
     p.add_argument("--first-kernel", type=flags.positive_int, default=7, help="the mask-A kernel size")
+    p.add_argument("--kernel-size", type=flags.positive_int, default=3,
+                   help="the mask-B kernel size of the layers after the first (odd)")
+    p.add_argument("--output-filters", type=flags.positive_int, default=64,
+                   help="width of the hidden 1x1 output layer (rounded up to a multiple of the image channels)")
     add_level_arguments(p, conditional=False)
 
 
 def make_model(args, data):
     shape = data.extras["test_images"].shape[1:]  # (H, W, C)
     return PixelCNN(input_shape=shape, filters=channel_multiple(args.filters, shape[-1]), num_blocks=args.num_blocks,
-                    first_kernel=args.first_kernel, output_filters=channel_multiple(64, shape[-1]),
+                    first_kernel=args.first_kernel, kernel_size=args.kernel_size,
+                    output_filters=channel_multiple(args.output_filters, shape[-1]),
                     num_levels=args.levels, seed=args.seed)
 
 

@@ -52,6 +52,12 @@ COMMON = [
     (["--retrain-full=yes"], "argument --retrain-full: ignored explicit argument 'yes'"),
     (["--schedule", "linear"], "argument --schedule: invalid choice: 'linear'"),
     (["--clip-norm", "0"], "argument --clip-norm: expected a positive number, got 0"),
+    (["--decay-epochs", "0,5"], "argument --decay-epochs: expected comma-separated positive integers"),
+    (["--decay-factor", "1"], "argument --decay-factor: expected a number in (0, 1), got 1"),
+    (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
+    (["--momentum", "1"], "argument --momentum: expected a number in [0, 1), got 1"),
+    (["--epsilon", "0"], "argument --epsilon: expected a positive number, got 0"),
+    (["--preset", "nosuch"], "argument --preset: invalid choice: 'nosuch' (choose from 'paper')"),
     (["--strategy", "tpu"], "argument --strategy: invalid choice: 'tpu'"),
     (["--cpu-devices", "0"], "argument --cpu-devices: expected a positive integer, got 0"),
     (["--jit=1"], "argument --jit/--no-jit: ignored explicit argument '1'"),
@@ -68,6 +74,7 @@ COMMON = [
 
 
 def test_the_table_covers_every_common_flag():
+    # vae has presets (mpkeras.train.presets), so its parser also has --preset.
     common = Recipe(model="vae", make_data=None, make_model=None, evaluate=None).parser()
     covered = {common._option_string_actions[argv[0].split("=")[0]].dest for argv, _ in COMMON}
     assert covered == {a.dest for a in common._actions if a.dest != "help"}

@@ -61,6 +61,9 @@ class Recipe:
             each is run end to end under ``tfds.testing.mock_data`` by tests/test_catalogue.py, and any other
             catalogue name is refused with this list. The family tuples are in :mod:`mpkeras.data.catalogue`.
         epochs, batch_size, learning_rate, patience, monitor, jit, schedule, clip_norm: defaults of the shared flags.
+
+    The papers' configurations of a model (``--preset NAME``) live in :mod:`mpkeras.train.presets`, keyed by
+    ``model``; a recipe with none there has no ``--preset`` flag.
     """
 
     model: str
@@ -101,8 +104,19 @@ class Recipe:
                        help="early-stopping patience; 0 disables")
         p.add_argument("--retrain-full", action="store_true",
                        help="after early stopping on val, train a fresh model on train+val for the best epoch count")
-        p.add_argument("--schedule", choices=("constant", "cosine"), default=self.schedule,
-                       help="learning-rate schedule (cosine: decay to 0 over --epochs)")
+        p.add_argument("--schedule", choices=SCHEDULES, default=self.schedule,
+                       help="learning-rate schedule (cosine: decay to 0 over --epochs; step: multiply by "
+                            "--decay-factor after each epoch in --decay-epochs)")
+        p.add_argument("--decay-epochs", type=flags.int_tuple, default=None,
+                       help="--schedule step: the epochs after which the learning rate drops, e.g. 91,137")
+        p.add_argument("--decay-factor", type=float_in_unit_interval, default=0.1,
+                       help="--schedule step: the factor of each drop (default: %(default)s)")
+        p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                       help="adam, sgd (with --momentum) or rmsprop; recipes that build one optimizer per network "
+                            "(the GANs) take Adam only")
+        p.add_argument("--momentum", type=flags.rate, default=0.0, help="momentum of sgd and rmsprop (default: 0)")
+        p.add_argument("--epsilon", type=flags.positive_float, default=None,
+                       help="epsilon of adam and rmsprop (default: Keras's, 1e-7)")
         p.add_argument("--clip-norm", type=flags.positive_float, default=self.clip_norm,
                        help="clip gradients to this global norm, g <- T g / max(T, ||g||) (default: %(default)s)")
         p.add_argument("--strategy", choices=STRATEGIES, default="default")
@@ -121,16 +135,33 @@ class Recipe:
         flags.add_debug_argument(p)
         if self.add_arguments:
             self.add_arguments(p)
+        if self.presets:
+            listing = "; ".join(f"{name}: {preset.summary}" for name, preset in self.presets.items())
+            p.add_argument("--preset", choices=tuple(self.presets), default=None,
+                           help=f"a paper's configuration (flags given here still win): {listing}")
         return p
 
+    @property
+    def presets(self):
+        """``{name: Preset}`` of this model (:mod:`mpkeras.train.presets`); empty for most recipes."""
+        from mpkeras.train.presets import presets_of
+
+        return presets_of(self.model)
+
     def parse_args(self, argv=None):
-        """Parses ``argv``; the defaults of ``dataset_defaults(--dataset)`` replace the recipe's before the full parse."""
+        """Parses ``argv``. Defaults, weakest first: the recipe's, ``dataset_defaults(--dataset)``, ``--preset``'s;
+        flags given on the command line win over all three."""
         p = self.parser()
-        if self.dataset_defaults:
+        known, _ = p.parse_known_args(argv)
+        preset = self.presets[known.preset] if getattr(known, "preset", None) else None
+        if preset:
+            p.set_defaults(**preset.flags)  # the preset's --dataset, unless one is given
             known, _ = p.parse_known_args(argv)
-            p.set_defaults(**self.dataset_defaults(known.dataset))
+        defaults = self.dataset_defaults(known.dataset) if self.dataset_defaults else {}
+        p.set_defaults(**{**defaults, **(preset.flags if preset else {})})
         args = p.parse_args(argv)
         check_declared_dataset(self, args.dataset)
+        check_schedule(args)
         return args
 
     @property
@@ -143,6 +174,28 @@ class Recipe:
         Errors the user can fix (:mod:`mpkeras.errors`) end in one line and exit status 2 (``--debug``: a traceback).
         """
         return flags.entry_point(self.prog, self.parse_args, lambda args: run(self, args), argv)
+
+
+SCHEDULES = ("constant", "cosine", "step")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+float_in_unit_interval = flags.float_range(0, 1, low_open=True, high_open=True)
+
+
+def check_schedule(args):
+    """Raises :class:`~mpkeras.errors.UsageError` for ``--schedule step`` without ``--decay-epochs`` (or with
+    epochs out of order), and for ``--decay-epochs`` under another schedule (they would do nothing)."""
+    from mpkeras.errors import UsageError
+
+    epochs = args.decay_epochs
+    if args.schedule == "step":
+        if not epochs:
+            raise UsageError("--schedule step needs --decay-epochs, the epochs after which the learning rate drops "
+                             "(e.g. --decay-epochs 91,137).")
+        if list(epochs) != sorted(set(epochs)) or min(epochs) < 1:
+            raise UsageError(f"--decay-epochs {','.join(map(str, epochs))}: give increasing positive epochs.")
+    elif epochs:
+        raise UsageError(f"--decay-epochs is used by --schedule step only, and the schedule is {args.schedule}; "
+                         "add --schedule step or drop --decay-epochs.")
 
 
 def check_declared_dataset(recipe, name):
@@ -179,20 +232,62 @@ def _shard_by_data(ds):
 
 
 def make_optimizer(args, steps_per_epoch, epochs=None):
-    """Adam with the run's learning rate, schedule and global-norm gradient clipping (g <- T g / max(T, ||g||)).
+    """``--optimizer`` (Adam by default) with the run's learning rate, schedule and global-norm gradient clipping
+    (g <- T g / max(T, ||g||)).
 
-    The cosine schedule decays to 0 over ``epochs`` (default ``args.epochs``) of ``steps_per_epoch``.
+    The cosine schedule decays to 0 over ``epochs`` (default ``args.epochs``) of ``steps_per_epoch``; the step
+    schedule multiplies the rate by ``--decay-factor`` after each of ``--decay-epochs``.
     """
     import keras
 
     learning_rate = args.learning_rate
-    if args.schedule == "cosine":
-        if steps_per_epoch <= 0:
-            raise UnsupportedFlagError("--schedule cosine", "a training dataset of unknown length",
-                                       "the decay needs the number of steps per epoch; use --schedule constant")
+    schedule = getattr(args, "schedule", "constant")
+    if schedule != "constant" and steps_per_epoch <= 0:
+        raise UnsupportedFlagError(f"--schedule {schedule}", "a training dataset of unknown length",
+                                   "the schedule needs the number of steps per epoch; use --schedule constant")
+    if schedule == "cosine":
         decay_steps = (epochs or args.epochs) * steps_per_epoch
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps)
-    return keras.optimizers.Adam(learning_rate, global_clipnorm=args.clip_norm)
+    elif schedule == "step":
+        # Keras's rate at step s is values[i] for boundaries[i-1] < s <= boundaries[i]; step s = e * steps_per_epoch
+        # is the first update of epoch e + 1 (0-based steps), which takes the lower rate.
+        boundaries = [int(e) * steps_per_epoch - 1 for e in args.decay_epochs]
+        values = [learning_rate * args.decay_factor**i for i in range(len(boundaries) + 1)]
+        learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+    name = getattr(args, "optimizer", "adam")
+    momentum, epsilon = getattr(args, "momentum", 0.0), getattr(args, "epsilon", None)
+    if name == "adam" and momentum:
+        raise UnsupportedFlagError(f"--momentum {momentum}", "--optimizer adam",
+                                   "Adam has no momentum argument (its beta_1 plays that part); use --optimizer sgd "
+                                   "or rmsprop, or drop --momentum")
+    if name == "sgd" and epsilon is not None:
+        raise UnsupportedFlagError(f"--epsilon {epsilon}", "--optimizer sgd",
+                                   "SGD has no epsilon; drop it, or use --optimizer adam or rmsprop")
+    eps = {} if epsilon is None else {"epsilon": epsilon}
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=momentum, global_clipnorm=args.clip_norm)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, momentum=momentum, global_clipnorm=args.clip_norm, **eps)
+    return keras.optimizers.Adam(learning_rate, global_clipnorm=args.clip_norm, **eps)
+
+
+OWN_OPTIMIZER_FLAGS = {"optimizer": "adam", "momentum": 0.0, "epsilon": None, "schedule": "constant",
+                       "clip_norm": None}
+"""Flags of :func:`make_optimizer` (with their neutral values) that a recipe building its own optimizers ignores."""
+
+
+def refuse_ignored_optimizer_flags(recipe, args, compile_kwargs):
+    """Raises :class:`UnsupportedFlagError` when ``compile_kwargs`` bring their own optimizers (one per network,
+    as the GANs do) and an optimizer flag that only :func:`make_optimizer` reads is set: it would do nothing."""
+    if not any(key.endswith("_optimizer") for key in compile_kwargs):
+        return
+    for dest, neutral in OWN_OPTIMIZER_FLAGS.items():
+        value = getattr(args, dest, neutral)
+        if value != neutral:
+            flag = f"--{dest.replace('_', '-')} {value}"
+            raise UnsupportedFlagError(flag, f"the {recipe.model} recipe",
+                                       "it builds one Adam per network from --learning-rate, --beta-1 and --beta-2; "
+                                       f"drop {flag.split()[0]}")
 
 
 def _patch_for_multi_worker(model):
@@ -238,6 +333,58 @@ def run_isolated(args, fn):
         return fn()
     finally:
         keras.config.set_dtype_policy(previous_policy)
+
+
+def build_model(recipe, args, data, train_ds, strategy=None, epochs=None):
+    """The recipe's model for ``data``, built, compiled (with :func:`make_optimizer` and the recipe's
+    ``compile_kwargs``) and with its optimizer slots made: what ``fit`` starts from, under ``strategy``.
+
+    ``train_ds`` gives the input spec and the steps per epoch of the schedule; ``epochs`` defaults to ``args.epochs``.
+    """
+    import keras
+    import tensorflow as tf
+
+    from mpkeras.train import distribute
+
+    strategy = strategy or tf.distribute.get_strategy()
+    # Seed again: preparing data (a first TFDS build, say) may draw from the global RNGs
+    # that Keras derives unseeded initializer seeds from.
+    keras.utils.set_random_seed(args.seed)
+    with strategy.scope():
+        model = recipe.make_model(args, data)
+        refuse_unsupported_flags(model, recipe.model, args)
+        # Build (resuming needs the weights) from zeros of the input spec: drawing a real
+        # batch would advance the stateful RNG of augmentation layers in the pipeline.
+        sample = tf.nest.map_structure(lambda s: tf.zeros([2, *s.shape[1:]], s.dtype), train_ds.element_spec)
+        inputs = sample[0] if isinstance(sample, tuple) else sample
+        if hasattr(model, "build_from_data"):  # e.g. GANs, whose call() takes z, not the data
+            model.build_from_data(inputs)
+        else:
+            model(inputs)
+        extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
+        refuse_ignored_optimizer_flags(recipe, args, extra)
+        optimizer = make_optimizer(args, steps_per_epoch=int(train_ds.cardinality()), epochs=epochs or args.epochs)
+        model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
+        if args.jit and not model.jit_compile:  # Keras turns XLA off for layers without XLA support
+            raise UnsupportedFlagError("--jit", recipe.model, "Keras turned XLA off: a layer of this "
+                                       "configuration has supports_jit=False")
+        # Build the compiled metrics and the optimizer's slots now, under every strategy: left to fit,
+        # they are created inside the first trace of train_step, which makes tf.function trace it twice.
+        distribute.build_from_local_batch(model, sample)
+        if args.strategy == "multi_worker":
+            _patch_for_multi_worker(model)
+    return model
+
+
+def preset_card(recipe, args):
+    """What the run's metrics.json and model card say about ``--preset`` (None: no preset)."""
+    name = getattr(args, "preset", None)
+    if not name:
+        return None
+    preset = recipe.presets[name]
+    return {"name": name, "paper": preset.paper, "published": preset.published,
+            "published_parameters": preset.parameters, "notes": preset.notes,
+            "measured_here": "no: the published figure is the paper's, not a run of this preset"}
 
 
 def run(recipe: Recipe, args) -> dict:
@@ -291,32 +438,7 @@ def _run(recipe, args):
         train, val = _shard_by_data(train), _shard_by_data(val)
 
     def build_and_compile(train_ds, epochs):
-        # Seed again: preparing data (a first TFDS build, say) may draw from the global RNGs
-        # that Keras derives unseeded initializer seeds from.
-        keras.utils.set_random_seed(args.seed)
-        with strategy.scope():
-            model = recipe.make_model(args, data)
-            refuse_unsupported_flags(model, recipe.model, args)
-            # Build (resuming needs the weights) from zeros of the input spec: drawing a real
-            # batch would advance the stateful RNG of augmentation layers in the pipeline.
-            sample = tf.nest.map_structure(lambda s: tf.zeros([2, *s.shape[1:]], s.dtype), train_ds.element_spec)
-            inputs = sample[0] if isinstance(sample, tuple) else sample
-            if hasattr(model, "build_from_data"):  # e.g. GANs, whose call() takes z, not the data
-                model.build_from_data(inputs)
-            else:
-                model(inputs)
-            optimizer = make_optimizer(args, steps_per_epoch=int(train_ds.cardinality()), epochs=epochs)
-            extra = recipe.compile_kwargs(args) if recipe.compile_kwargs else {}
-            model.compile(optimizer=optimizer, jit_compile=bool(args.jit), **extra)
-            if args.jit and not model.jit_compile:  # Keras turns XLA off for layers without XLA support
-                raise UnsupportedFlagError("--jit", recipe.model, "Keras turned XLA off: a layer of this "
-                                           "configuration has supports_jit=False")
-            # Build the compiled metrics and the optimizer's slots now, under every strategy: left to fit,
-            # they are created inside the first trace of train_step, which makes tf.function trace it twice.
-            distribute.build_from_local_batch(model, sample)
-            if args.strategy == "multi_worker":
-                _patch_for_multi_worker(model)
-        return model
+        return build_model(recipe, args, data, train_ds, strategy, epochs)
 
     model = build_and_compile(train, args.epochs)
     monitor = recipe.monitor if val is not None else recipe.monitor.removeprefix("val_")
@@ -380,11 +502,12 @@ def _run(recipe, args):
         from mpkeras.export import export_model
 
         card = {**data.card, "metrics": metrics, "recipe": f"recipes/{recipe.model}.py", "smoke": bool(args.smoke),
-                "declared_datasets": list(recipe.datasets)}
+                "declared_datasets": list(recipe.datasets), "preset": preset_card(recipe, args)}
         export_path = export_model(model, recipe.model, base_dir=os.path.join(args.out, "exported"), model_card=card)
 
     report = {
         "model": recipe.model,
+        "preset": preset_card(recipe, args),
         "data": data.card,
         "test": metrics,
         "epochs_trained": resumed_at + len(next(iter(history.values()), [])),
