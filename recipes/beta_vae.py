@@ -27,7 +27,8 @@ def add_arguments(p):
 def make_model(args, data):
     return BetaVAE(beta=args.beta, constraint=args.constraint, kl_threshold=args.kl_threshold,
                    input_shape=data.extras["test_images"].shape[1:], latent_dim=args.latent_dim,
-                   hidden_units=args.hidden_units, likelihood=args.likelihood, seed=args.seed)
+                   hidden_units=args.hidden_units, likelihood=args.likelihood, conv_filters=args.conv_filters,
+                   seed=args.seed)
 
 
 def evaluate(model, data, args):

@@ -24,7 +24,8 @@ def add_arguments(p):
 
 def make_model(args, data):
     return VAE(input_shape=data.extras["test_images"].shape[1:], latent_dim=args.latent_dim,
-               hidden_units=args.hidden_units, prior=args.prior, likelihood=args.likelihood, seed=args.seed)
+               hidden_units=args.hidden_units, prior=args.prior, likelihood=args.likelihood,
+               conv_filters=args.conv_filters, seed=args.seed)
 
 
 def figures(model, data, args, fig_dir):

@@ -90,8 +90,8 @@ class VAE(keras.Model):
     tends to log p(x) as k grows; test NLL is reported from it.
 
     For the Gaussian likelihood these are densities of y in [0, 1)^D, in nats. The 8-bit images k have
-    P(k) = E_u p((k + u) / 256) 256^D >= exp(E_u log p((k + u) / 256)) 256^D (Jensen), so with NLL_y the
-    negative log density of y (one u per image),
+    P(k) = E_u[p((k + u) / 256)] 256^-D >= exp(E_u log p((k + u) / 256)) 256^-D (the bin has volume 256^-D;
+    Jensen), so with NLL_y the negative log density of y (one u per image),
 
         bits/dim = (NLL_y / D + log 256) / log 2
 
@@ -114,6 +114,10 @@ class VAE(keras.Model):
         likelihood: ``bernoulli`` (binarized images) or ``gaussian`` (dequantized 8-bit images, a mean and a
             z-dependent scale per sub-pixel). :meth:`decode`, :meth:`reconstruct` and :meth:`sample` return
             Bernoulli probabilities for the first and the Gaussian means for the second.
+        conv_filters: empty (dense networks over the flattened image, ``hidden_units`` wide), or the filters of
+            convolutional networks for (H, W, C) images: the encoder halves H and W with a 4x4 stride-2 convolution
+            per entry and then ``hidden_units`` dense layers, the decoder mirrors it with transposed convolutions
+            (H and W divisible by 2 ** len(conv_filters)).
         seed: seed of the training-time posterior sampling.
 
     Example:
@@ -137,6 +141,7 @@ class VAE(keras.Model):
         prior="normal",
         num_components=10,
         likelihood="bernoulli",
+        conv_filters=(),
         seed=None,
         **kwargs,
     ):
@@ -153,6 +158,7 @@ class VAE(keras.Model):
         self.prior = prior
         self.num_components = num_components
         self.likelihood = likelihood
+        self.conv_filters = tuple(conv_filters)
         self.seed = seed
         # === Layers ===
         self.encoder = self.build_encoder()
@@ -172,7 +178,8 @@ class VAE(keras.Model):
 
     def build_encoder(self):
         """x (B, *input_shape) -> (B, 2 * latent_dim): posterior means and raw scales."""
-        layers = [keras.layers.Flatten()]
+        layers = [keras.layers.Conv2D(f, 4, strides=2, padding="same", activation="relu") for f in self.conv_filters]
+        layers += [keras.layers.Flatten()]
         layers += [keras.layers.Dense(u, activation="relu") for u in self.hidden_units]
         layers += [keras.layers.Dense(2 * self.latent_dim)]
         return keras.Sequential(layers, name="encoder")
@@ -182,7 +189,19 @@ class VAE(keras.Model):
         *spatial, channels = self.input_shape
         out_shape = (*spatial, self.params_per_subpixel * channels)
         layers = [keras.layers.Dense(u, activation="relu") for u in reversed(self.hidden_units)]
-        layers += [keras.layers.Dense(math.prod(out_shape)), keras.layers.Reshape(out_shape)]
+        if not self.conv_filters:
+            layers += [keras.layers.Dense(math.prod(out_shape)), keras.layers.Reshape(out_shape)]
+            return keras.Sequential(layers, name="decoder")
+        factor = 2 ** len(self.conv_filters)
+        if len(spatial) != 2 or spatial[0] % factor or spatial[1] % factor:
+            raise ValueError(f"conv_filters={self.conv_filters} halves H and W {len(self.conv_filters)} times, so "
+                             f"input_shape (H, W, C) needs H and W divisible by {factor}; got {self.input_shape}. "
+                             "Use fewer conv_filters, or conv_filters=() for dense networks.")
+        low = (spatial[0] // factor, spatial[1] // factor, self.conv_filters[-1])  # (H / 2^L, W / 2^L, F_L)
+        layers += [keras.layers.Dense(math.prod(low), activation="relu"), keras.layers.Reshape(low)]
+        layers += [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", activation="relu")
+                   for f in reversed(self.conv_filters)]  # back to (H, W, F_1)
+        layers += [keras.layers.Conv2D(out_shape[-1], 3, padding="same")]  # (H, W, P * C)
         return keras.Sequential(layers, name="decoder")
 
     # --- Distributions ------------------------------------------------------
@@ -317,7 +336,8 @@ class VAE(keras.Model):
             seed: int32 (2,) stateless seed; the same seed gives the same samples.
 
         Returns:
-            Bernoulli: {"z": (N, latent_dim), "probabilities": (N, *input_shape), "images": (N, *input_shape) in {0, 1}}.
+            Bernoulli: {"z": (N, latent_dim), "probabilities": (N, *input_shape),
+            "images": (N, *input_shape) in {0, 1}}.
             Gaussian: {"z": (N, latent_dim), "mean": (N, *input_shape)}.
         """
         seed = tf.cast(seed, tf.int32)
@@ -342,7 +362,8 @@ class VAE(keras.Model):
         x = check_input(x, self.input_shape, "x")
         q = self.posterior(x)
         z = q.sample(num_samples, seed=tf.cast(seed, tf.int32))  # (k, B, D)
-        log_weights = self.likelihood_distribution(z).log_prob(x) + self.prior_distribution().log_prob(z) - q.log_prob(z)
+        log_joint = self.likelihood_distribution(z).log_prob(x) + self.prior_distribution().log_prob(z)  # (k, B)
+        log_weights = log_joint - q.log_prob(z)
         return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(tf.cast(num_samples, tf.float32))
 
     def serving_endpoints(self):
@@ -368,6 +389,7 @@ class VAE(keras.Model):
             "prior": self.prior,
             "num_components": self.num_components,
             "likelihood": self.likelihood,
+            "conv_filters": self.conv_filters,
             "seed": self.seed,
         }
 
