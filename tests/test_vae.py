@@ -217,12 +217,15 @@ def test_dequantized_bits_per_dim_is_the_discrete_upper_bound():
         assert dequantized_bits_per_dim(nll_y, 1) >= -np.log2(p_k[level]) - 1e-9
 
 
-def test_gaussian_vae_config_and_keras_round_trip(tmp_path):
-    model = BetaVAE(beta=2.0, input_shape=(4, 4, 3), latent_dim=3, hidden_units=(16,), likelihood="gaussian", seed=0)
+@pytest.mark.parametrize("conv_filters", [(), (4,)])
+def test_gaussian_vae_config_and_keras_round_trip(tmp_path, conv_filters):
+    model = BetaVAE(beta=2.0, input_shape=(4, 4, 3), latent_dim=3, hidden_units=(16,), likelihood="gaussian",
+                    conv_filters=conv_filters, seed=0)
     y = _dequantized_images(n=4)
     model(y)
     config = model.get_config()
-    assert config["likelihood"] == "gaussian"
+    assert config["likelihood"] == "gaussian" and tuple(config["conv_filters"]) == conv_filters
+    assert any("conv2d" in v.path for v in model.trainable_variables) == bool(conv_filters)
     assert BetaVAE.from_config(config).get_config() == config
     path = str(tmp_path / "gaussian.keras")
     model.save(path)
@@ -233,6 +236,8 @@ def test_gaussian_vae_config_and_keras_round_trip(tmp_path):
                                rtol=1e-5)
     with pytest.raises(ValueError, match="bernoulli for binarized images"):
         VAE(likelihood="poisson")
+    with pytest.raises(ValueError, match="H and W divisible by 8"):
+        VAE(input_shape=(4, 4, 3), conv_filters=(4, 4, 4))
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +254,8 @@ def test_recipe_smoke_on_photos32_reports_bits_per_dim_and_the_baselines(tmp_pat
 
     # `mpkeras train vae` runs this same object.
     report = cli.load_recipe("vae").main(["--dataset", "photos32", "--smoke", "--out", str(tmp_path), "--data-dir",
-                                          photos32_dir, "--verbose", "0", "--hidden-units", "16", "--latent-dim", "4"])
+                                          photos32_dir, "--verbose", "0", "--hidden-units", "16", "--latent-dim", "4",
+                                          "--conv-filters", "4,8"])
     test = report["test"]
     assert report["args"]["likelihood"] == "gaussian"  # chosen by the dataset
     assert "dequantized" in report["data"]["pixels"]
