@@ -1,54 +1,48 @@
-"""Train the VAE on binarized mnist5k, report test NLL in nats, and export it.
+"""Train the VAE on binarized mnist5k (Bernoulli) or on 8-bit colour photographs (Gaussian), report test NLL, and
+export it.
 
     python recipes/vae.py [--latent-dim 16] [--prior mixture] [--smoke] [--out DIR]
+    python recipes/vae.py --dataset photos32       # Gaussian likelihood of y = (k + u) / 256; nats and bits/dim
+
+Colour photographs (photos32, cifar10, downsampled_imagenet/32x32) select ``--likelihood gaussian`` and the
+defaults of :data:`mpkeras.train.vae.COLOUR_DEFAULTS`; ``--likelihood gaussian`` on mnist5k / mnist models its
+dequantized 8-bit digits. See :mod:`mpkeras.train.vae`.
 """
 
-from mpkeras import flags
-from mpkeras.data import catalogue, pipelines
-from mpkeras.metrics import dataset_elbo, iwae_nll
+from mpkeras.data import catalogue
 from mpkeras.models import VAE
 from mpkeras.train import Recipe
 from mpkeras.train import figures as figs
+from mpkeras.train import vae as kit
 
 
 def add_arguments(p):
-    p.add_argument("--latent-dim", type=flags.positive_int, default=16)
-    p.add_argument("--hidden-units", type=flags.int_tuple, default=(512, 256))
+    kit.add_model_arguments(p, latent_dim=16)
     p.add_argument("--prior", choices=("normal", "mixture"), default="normal")
-    pipelines.add_binarization_arguments(p)
+    kit.add_likelihood_arguments(p)
 
 
 def make_model(args, data):
     return VAE(input_shape=data.extras["test_images"].shape[1:], latent_dim=args.latent_dim,
-               hidden_units=args.hidden_units, prior=args.prior, seed=args.seed)
-
-
-def evaluate(model, data, args):
-    images = data.extras["test_images"]
-    k = 10 if args.smoke else args.iwae_samples
-    elbo = dataset_elbo(model, images)
-    return {
-        "test_nll_nats": iwae_nll(model, images, num_samples=k),
-        "test_elbo_nats": elbo["elbo"],
-        "test_kl_nats": elbo["kl"],
-        "test_reconstruction_nats": elbo["reconstruction"],
-        "iwae_samples": k,
-    }
+               hidden_units=args.hidden_units, prior=args.prior, likelihood=args.likelihood,
+               conv_filters=args.conv_filters, seed=args.seed)
 
 
 def figures(model, data, args, fig_dir):
-    images, labels = data.extras["test_images"], data.extras["test_labels"]
+    images = data.extras["test_images"]
     out = {
         "reconstructions": figs.reconstructions(model, images, f"{fig_dir}/reconstructions.png"),
         "samples": figs.prior_samples(model, f"{fig_dir}/samples.png"),
     }
-    if model.latent_dim == 2:
-        out["latent_map"] = figs.latent_map(model, images, labels, f"{fig_dir}/latent_map.png")
+    if model.latent_dim == 2 and "test_labels" in data.extras:
+        out["latent_map"] = figs.latent_map(model, images, data.extras["test_labels"], f"{fig_dir}/latent_map.png")
     return out
 
 
-RECIPE = Recipe(model="vae", make_data=pipelines.binarized_data, make_model=make_model, evaluate=evaluate, figures=figures,
-                add_arguments=add_arguments, datasets=catalogue.BINARY_IMAGES, epochs=150, batch_size=100, learning_rate=1e-3, patience=20,
+RECIPE = Recipe(model="vae", make_data=kit.vae_data, make_model=make_model, evaluate=kit.likelihood_metrics,
+                figures=figures, add_arguments=add_arguments, dataset_defaults=kit.likelihood_defaults,
+                datasets=catalogue.BINARY_IMAGES + catalogue.COLOUR_IMAGES, epochs=150, batch_size=100,
+                learning_rate=1e-3, patience=20,
                 jit=False)  # benchmarks/train_throughput.py: XLA gives no speed-up for the VAE (0.96-0.98x)
 
 if __name__ == "__main__":

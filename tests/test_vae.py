@@ -37,7 +37,7 @@ def test_training_uses_closed_form_kl_for_the_normal_prior():
     vae, x = _trained_vae(steps=1)
     mean, stddev = vae.posterior_params(x)
     z = mean + 100.0  # far from q's mean: a one-sample MC estimate would be huge
-    terms = vae.elbo_terms(x, mean, stddev, z, vae.decoder_logits(z))
+    terms = vae.elbo_terms(x, mean, stddev, z, vae.decoder_params(z))
     closed = tfd.kl_divergence(vae.posterior(x), vae.prior_distribution())
     np.testing.assert_allclose(terms["kl"], closed, rtol=1e-5)
 
@@ -136,3 +136,148 @@ def test_user_subclass_trains_and_exports(tmp_path):
     path = export_model(model, "conv_vae", base_dir=str(tmp_path))
     report = verify_savedmodel(path)
     assert report["ok"] and {"encode", "decode", "sample", "reconstruct", "elbo"} <= set(report["signatures"])
+
+
+# --- The Gaussian likelihood (dequantized 8-bit images) ----------------------------------------------------------
+def _dequantized_images(n=16, shape=(4, 4, 3), seed=0):
+    """y = (k + u) / 256 of random 8-bit images: values in [0, 1), as the colour recipes feed the Gaussian VAE."""
+    rng = np.random.default_rng(seed)
+    return ((rng.integers(0, 256, size=(n, *shape)) + rng.uniform(size=(n, *shape))) / 256).astype(np.float32)
+
+
+def _gaussian_vae(**kwargs):
+    keras.utils.set_random_seed(0)
+    model = VAE(input_shape=(4, 4, 3), latent_dim=3, hidden_units=(16,), likelihood="gaussian", seed=0, **kwargs)
+    model(_dequantized_images(n=2))
+    return model
+
+
+def test_gaussian_likelihood_is_the_normal_density_summed_over_sub_pixels():
+    model = _gaussian_vae()
+    y = _dequantized_images(n=5)
+    z = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    params = model.decoder_params(z)
+    loc, log_scale = params["loc"].numpy().astype(np.float64), params["log_scale"].numpy().astype(np.float64)
+    assert loc.shape == log_scale.shape == (5, 4, 4, 3)
+    # By hand: log N(y; m, s^2) = -(y - m)^2 / (2 s^2) - log s - log(2 pi) / 2, summed over the 48 sub-pixels.
+    by_hand = np.sum(-((y - loc) ** 2) / (2 * np.exp(2 * log_scale)) - log_scale - 0.5 * np.log(2 * np.pi),
+                     axis=(1, 2, 3))
+    np.testing.assert_allclose(model.likelihood_distribution(z).log_prob(y).numpy(), by_hand, rtol=1e-5)
+    # The scale stays between the dequantization noise's standard deviation and 1, whatever the decoder says.
+    assert np.all(log_scale >= np.log(1 / (256 * np.sqrt(12))) - 1e-6) and np.all(log_scale <= 1e-6)
+    big = model.decoder_params(1e3 * z)["log_scale"].numpy()
+    assert np.isfinite(big).all() and big.min() >= np.log(1 / (256 * np.sqrt(12))) - 1e-6 and big.max() <= 1e-6
+
+
+def test_gaussian_elbo_is_reconstruction_minus_closed_form_kl():
+    model = _gaussian_vae()
+    y = _dequantized_images(n=6)
+    terms = model.elbo(y, tf.constant([3, 4]))
+    # The same posterior sample, drawn as elbo() draws it.
+    mean, stddev = model.posterior_params(y)
+    z = mean + stddev * tf.random.stateless_normal(tf.shape(mean), seed=tf.constant([3, 4]), alg="philox")
+    params = model.decoder_params(z)
+    reconstruction = tfd.Independent(tfd.Normal(params["loc"], tf.exp(params["log_scale"])), 3).log_prob(y)
+    kl = tfd.kl_divergence(tfd.MultivariateNormalDiag(mean, stddev), tfd.MultivariateNormalDiag(tf.zeros(3), tf.ones(3)))
+    np.testing.assert_allclose(terms["reconstruction"], reconstruction, rtol=1e-5)
+    np.testing.assert_allclose(terms["kl"], kl, rtol=1e-5)
+    np.testing.assert_allclose(terms["elbo"], reconstruction - kl, rtol=1e-5)
+
+
+def test_gaussian_decode_reconstruct_and_sample_give_means():
+    model = _gaussian_vae()
+    y = _dequantized_images(n=4)
+    z = model.encode(y)["mean"]
+    decoded = model.decode(z)
+    assert set(decoded) == {"mean", "scale"}
+    np.testing.assert_allclose(model.reconstruct(y)["mean"], decoded["mean"], rtol=1e-6)
+    np.testing.assert_allclose(decoded["scale"], tf.exp(model.decoder_params(z)["log_scale"]), rtol=1e-6)
+    out = model.sample(5, tf.constant([1, 2]))
+    assert set(out) == {"z", "mean"} and out["mean"].shape == (5, 4, 4, 3)
+    np.testing.assert_allclose(out["mean"], model.decode(out["z"])["mean"], rtol=1e-6)
+    assert model.iwae_bound(y, 7, tf.constant([0, 1])).shape == (4,)
+
+
+def test_dequantized_bits_per_dim_is_the_discrete_upper_bound():
+    from mpkeras.metrics import dequantized_bits_per_dim
+
+    # A uniform density on [0, 1)^D (NLL_y = 0) is the uniform distribution over 256 levels: exactly 8 bits/dim.
+    assert dequantized_bits_per_dim(0.0, 3072) == pytest.approx(8.0)
+    d, nll_y = 48, -100.0
+    assert dequantized_bits_per_dim(nll_y, d) == pytest.approx((nll_y / d + np.log(256)) / np.log(2))
+    # The bound: a Gaussian density of y gives at least the exact discrete NLL of its 256 bins (Jensen).
+    m, s = 0.4, 0.05
+    k = np.arange(256)
+    edges = tfd.Normal(np.float64(m), np.float64(s)).cdf(np.stack([k / 256, (k + 1) / 256])).numpy()
+    p_k = edges[1] - edges[0]
+    u = (np.arange(1000) + 0.5) / 1000
+    for level in (90, 102, 130):
+        y = (level + u) / 256
+        nll_y = -np.mean(tfd.Normal(np.float64(m), np.float64(s)).log_prob(y).numpy())
+        assert dequantized_bits_per_dim(nll_y, 1) >= -np.log2(p_k[level]) - 1e-9
+
+
+@pytest.mark.parametrize("conv_filters", [(), (4,)])
+def test_gaussian_vae_config_and_keras_round_trip(tmp_path, conv_filters):
+    model = BetaVAE(beta=2.0, input_shape=(4, 4, 3), latent_dim=3, hidden_units=(16,), likelihood="gaussian",
+                    conv_filters=conv_filters, seed=0)
+    y = _dequantized_images(n=4)
+    model(y)
+    config = model.get_config()
+    assert config["likelihood"] == "gaussian" and tuple(config["conv_filters"]) == conv_filters
+    assert any("conv2d" in v.path for v in model.trainable_variables) == bool(conv_filters)
+    assert BetaVAE.from_config(config).get_config() == config
+    path = str(tmp_path / "gaussian.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.likelihood == "gaussian" and isinstance(loaded, BetaVAE)
+    np.testing.assert_allclose(loaded.reconstruct(y)["mean"], model.reconstruct(y)["mean"], rtol=1e-6)
+    np.testing.assert_allclose(loaded.elbo(y, tf.constant([1, 1]))["elbo"], model.elbo(y, tf.constant([1, 1]))["elbo"],
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="bernoulli for binarized images"):
+        VAE(likelihood="poisson")
+    with pytest.raises(ValueError, match="H and W divisible by 8"):
+        VAE(input_shape=(4, 4, 3), conv_filters=(4, 4, 4))
+
+
+@pytest.fixture(scope="module")
+def photos32_dir(tmp_path_factory):
+    from mpkeras import data
+
+    path = str(tmp_path_factory.mktemp("tfds_photos32"))
+    data.info("photos32", data_dir=path)  # built offline, ~20 s
+    return path
+
+
+def test_recipe_smoke_on_photos32_reports_bits_per_dim_and_the_baselines(tmp_path, photos32_dir):
+    from mpkeras import cli
+
+    # `mpkeras train vae` runs this same object.
+    report = cli.load_recipe("vae").main(["--dataset", "photos32", "--smoke", "--out", str(tmp_path), "--data-dir",
+                                          photos32_dir, "--verbose", "0", "--hidden-units", "16", "--latent-dim", "4",
+                                          "--conv-filters", "4,8"])
+    test = report["test"]
+    assert report["args"]["likelihood"] == "gaussian"  # chosen by the dataset
+    assert "dequantized" in report["data"]["pixels"]
+    for key in ("test_bits_per_dim", "test_elbo_bits_per_dim", "baseline_independent_categorical_bits_per_dim",
+                "baseline_independent_gaussian_bits_per_dim"):
+        assert np.isfinite(test[key]) and test[key] > 0, (key, test)
+    d = 32 * 32 * 3
+    assert test["test_bits_per_dim"] == pytest.approx((test["test_nll_nats"] / d + np.log(256)) / np.log(2))
+    figures = tmp_path / "runs" / "vae" / "figures"
+    assert (figures / "reconstructions.png").exists() and (figures / "samples.png").exists()
+    assert report["export"]
+
+
+def test_recipes_refuse_a_likelihood_that_does_not_fit_the_data(tmp_path, photos32_dir):
+    from mpkeras import cli
+    from mpkeras.errors import UsageError
+    from mpkeras.train.vae import vae_data
+
+    args = cli.load_recipe("beta_vae").parse_args(["--dataset", "photos32", "--likelihood", "bernoulli",
+                                                   "--data-dir", photos32_dir])
+    with pytest.raises(UsageError, match="binarizing them throws away"):
+        vae_data(args)
+    args = cli.load_recipe("vae").parse_args(["--dataset", "binarized_mnist", "--likelihood", "gaussian"])
+    with pytest.raises(UsageError, match="binary pixels only"):
+        vae_data(args)

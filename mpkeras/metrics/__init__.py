@@ -1,7 +1,7 @@
 """Quality measures in the field's units."""
 
 from mpkeras.metrics.images import mean_psnr, psnr
-from mpkeras.metrics.likelihood import bits_per_dim, dataset_elbo, iwae_nll
+from mpkeras.metrics.likelihood import bits_per_dim, dataset_elbo, dequantized_bits_per_dim, iwae_nll
 from mpkeras.metrics.sample_quality import (
     ClassifierFeatures,
     RandomConvFeatures,
@@ -22,6 +22,7 @@ __all__ = [
     "bits_per_dim",
     "classifier_score",
     "dataset_elbo",
+    "dequantized_bits_per_dim",
     "fd_mnist5k",
     "feature_frechet_distance",
     "frechet_distance",

@@ -37,3 +37,16 @@ def bits_per_dim(nll_nats, num_dims):
     """Converts an NLL in nats per example to bits per dimension."""
     return float(nll_nats) / (num_dims * math.log(2.0))
 
+
+def dequantized_bits_per_dim(nll_nats, num_dims, levels=256):
+    """Bits per sub-pixel of 8-bit data from the NLL (nats per example) of its dequantization y = (k + u) / levels.
+
+    The density of y in [0, 1)^D is levels^D times that of k + u, and E_u log p(k + u) <= log P(k) (Jensen), so
+
+        bits/dim = (NLL_y / D + log levels) / log 2
+
+    is an upper bound on the discrete NLL of the levels k (Theis et al., 2016, "A note on the evaluation of
+    generative models"). ``nll_nats`` may be negative: a density of y above 1.
+    """
+    return bits_per_dim(float(nll_nats) + num_dims * math.log(levels), num_dims)
+

@@ -88,12 +88,17 @@ def _vae():
 
 @fixture("beta_vae")
 def _beta_vae():
-    x = _binary_images()
+    # The Gaussian likelihood of colour images (the vae fixture keeps the Bernoulli one): dequantized
+    # y = (k + u) / 256 of binary 8x8 images put on three channels, so there is structure to learn.
+    rng = np.random.default_rng(0)
+    levels = np.repeat(_binary_images(), 3, axis=-1) * np.array([200, 120, 40])
+    x = ((levels + rng.uniform(size=levels.shape)) / 256).astype(np.float32)
     return Fixture(
-        kwargs=dict(beta=2.0, constraint="kl", kl_threshold=1.0, input_shape=(8, 8, 1), latent_dim=2,
-                    hidden_units=(16,), seed=1),
+        kwargs=dict(beta=2.0, constraint="kl", kl_threshold=1.0, input_shape=(8, 8, 3), latent_dim=2,
+                    hidden_units=(16,), likelihood="gaussian", seed=1),
         x=x,
-        output_shapes=_vae_outputs(16, (8, 8, 1), 2),
+        output_shapes={"loc": (16, 8, 8, 3), "log_scale": (16, 8, 8, 3), "mean": (16, 2), "stddev": (16, 2),
+                       "z": (16, 2)},
     )
 
 

@@ -99,17 +99,24 @@ def learning_curves(history, path, title=None):
 
 
 # --- Latent-variable models (use only the exported-style methods) ---------
+def decoded_images(out):
+    """The images of a VAE's decode / reconstruct / sample output: Bernoulli probabilities or Gaussian means,
+    clipped to [0, 1]."""
+    return np.clip(np.asarray(out["probabilities"] if "probabilities" in out else out["mean"]), 0.0, 1.0)
+
+
 def reconstructions(model, images, path, n=10):
-    """Row 1: inputs; row 2: ``model.reconstruct`` probabilities."""
-    recon = np.asarray(model.reconstruct(images[:n])["probabilities"])
+    """Row 1: inputs; row 2: ``model.reconstruct`` (Bernoulli probabilities or Gaussian means)."""
+    recon = decoded_images(model.reconstruct(images[:n]))
     return image_grid(np.concatenate([images[:n], recon]), path, ncols=n, row_labels=["input", "recon"],
                       title="reconstructions (posterior mean)")
 
 
 def prior_samples(model, path, n=40, seed=(0, 1)):
-    """Mean images p(x|z) for z ~ p(z), drawn with ``model.sample``."""
+    """Mean images E[x|z] for z ~ p(z), drawn with ``model.sample``."""
     out = model.sample(n, np.array(seed, np.int32))
-    return image_grid(np.asarray(out["probabilities"]), path, ncols=10, title="samples from the prior (Bernoulli means)")
+    kind = "Bernoulli" if "probabilities" in out else "Gaussian"
+    return image_grid(decoded_images(out), path, ncols=10, title=f"samples from the prior ({kind} means)")
 
 
 def latent_traversals(model, image, path, dims=None, values=np.linspace(-3, 3, 9)):
@@ -122,7 +129,7 @@ def latent_traversals(model, image, path, dims=None, values=np.linspace(-3, 3, 9
             z = mean.copy()
             z[d] = v
             codes.append(z)
-    decoded = np.asarray(model.decode(np.stack(codes).astype(np.float32))["probabilities"])
+    decoded = decoded_images(model.decode(np.stack(codes).astype(np.float32)))
     return image_grid(decoded, path, ncols=len(values), row_labels=[f"z{d}" for d in dims],
                       title=f"latent traversals, z_d from {values[0]:g} to {values[-1]:g}")
 
