@@ -13,7 +13,6 @@ from mpkeras.errors import UsageError
 from mpkeras.models import MultiScaleRealNVP
 from mpkeras.models.flows.realnvp_images import max_scales
 from mpkeras.train import Recipe, flows
-from mpkeras.train.pixel_baselines import pixel_baselines
 
 
 def add_arguments(p):
@@ -34,15 +33,11 @@ def make_model(args, data):
                              res_blocks=args.res_blocks, preprocessing=args.preprocessing)
 
 
-def evaluate(model, data, args):
-    return {**flows.test_bits_per_dim(model, data, args), **pixel_baselines(args)}
-
-
 def figures(model, data, args, fig_dir):
     return flows.sample_figures(model, args, fig_dir)
 
 
-RECIPE = Recipe(model="realnvp_images", make_data=flows.dequantized_data, make_model=make_model, evaluate=evaluate,
+RECIPE = Recipe(model="realnvp_images", make_data=flows.dequantized_data, make_model=make_model, evaluate=flows.test_bits_per_dim,
                 figures=figures, add_arguments=add_arguments, datasets=catalogue.COLOUR_IMAGES, epochs=6,
                 batch_size=64, learning_rate=1e-3, patience=0, schedule="cosine", clip_norm=50.0, jit=False)
 
