@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mpkeras.bijectors import ActNorm, AffineCoupling, FactorOut, InvertibleConv1x1, LayerBijector, Squeeze
+from mpkeras.bijectors import (
+    ActNorm, AffineCoupling, FactorOut, InvertibleConv1x1, LayerBijector, ResNetCoupling, Squeeze)
 
 F64 = dict(dtype="float64")
 RNG = np.random.default_rng(0)
@@ -28,6 +29,10 @@ CASES = {
                                              IMAGES, {"conditions": FEATURES}),
     "coupling_checkerboard_vector_condition": (lambda: AffineCoupling("checkerboard", hidden_units=8, **F64), IMAGES,
                                                {"conditions": CODES}),
+    "resnet_coupling_checkerboard": (lambda: ResNetCoupling(mask="checkerboard", hidden_units=4, num_blocks=2, **F64),
+                                     IMAGES, {}),
+    "resnet_coupling_channel_reverse": (
+        lambda: ResNetCoupling(mask="channel", reverse=True, hidden_units=4, num_blocks=1, **F64), IMAGES, {}),
     "actnorm": (lambda: ActNorm(**F64), IMAGES, {}),
     "actnorm_vector": (lambda: ActNorm(event_ndims=1, **F64), VECTORS, {}),
     "invconv": (lambda: InvertibleConv1x1(seed=3, **F64), IMAGES, {}),
@@ -122,6 +127,28 @@ def test_coupling_starts_as_identity():
         y, log_det = layer.forward(x)
         np.testing.assert_allclose(y, x)
         np.testing.assert_allclose(log_det, 0.0)
+
+
+@pytest.mark.parametrize("mask,reverse", [("checkerboard", False), ("checkerboard", True), ("channel", False),
+                                          ("channel", True)])
+def test_resnet_coupling_keeps_its_half_and_transforms_the_other(mask, reverse):
+    """The kept half (pixels with (i + j) even, or the first / last half of the channels) passes unchanged;
+    every element of the other half changes; a fresh layer is the identity (zero-initialized last conv)."""
+    layer = ResNetCoupling(mask=mask, reverse=reverse, hidden_units=4, num_blocks=1, **F64)
+    y, log_det = layer.forward(IMAGES)
+    np.testing.assert_allclose(y, IMAGES)
+    np.testing.assert_allclose(log_det, 0.0)
+    randomize(layer)
+    y = layer.forward(IMAGES)[0].numpy()
+    if mask == "checkerboard":
+        i, j = np.meshgrid(np.arange(4), np.arange(4), indexing="ij")
+        kept = np.broadcast_to(((i + j) % 2 == int(reverse))[None, :, :, None], IMAGES.shape)
+    else:
+        kept = np.zeros(IMAGES.shape, bool)
+        kept[..., 2:] = not reverse  # 4 channels: the last 2 kept, or (reverse) the first 2
+        kept[..., :2] = reverse
+    np.testing.assert_array_equal(y[kept], IMAGES.numpy()[kept])
+    assert np.all(np.abs(y[~kept] - IMAGES.numpy()[~kept]) > 1e-6)
 
 
 def test_actnorm_initializes_from_the_first_training_batch_once():

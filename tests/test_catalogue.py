@@ -45,6 +45,7 @@ SMALL = {
     "pixelcnn": ["--filters", "6", "--num-blocks", "1"],
     "gated_pixelcnn": ["--filters", "6", "--num-layers", "1"],
     "glow": ["--levels", "1", "--steps", "1", "--hidden-units", "8"],
+    "realnvp_images": ["--scales", "2", "--hidden-units", "4", "--res-blocks", "1"],
     "pixelrnn": ["--hidden-units", "4", "--num-layers", "1", "--output-units", "8"],
     "vae": ["--hidden-units", "32", "--iwae-samples", "2"],
     "beta_vae": ["--hidden-units", "32", "--iwae-samples", "2"],

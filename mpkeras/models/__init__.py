@@ -4,7 +4,7 @@ from mpkeras.models.autoregressive import (
     FVSBN, MADE, NADE, AutoregressiveImageModel, GatedPixelCNN, PixelCNN, PixelRNN, WaveNet)
 from mpkeras.models.cnn import VGG, AlexNet, GoogLeNet, ImageClassifier, LeNet, ResNet, ResNet18, ResNet34, resnet
 from mpkeras.models.convlstm import ConvLSTMPredictor
-from mpkeras.models.flows import ConditionalGlow, FlowModel, Glow, RealNVP
+from mpkeras.models.flows import ConditionalGlow, FlowModel, Glow, MultiScaleRealNVP, RealNVP
 from mpkeras.models.language import CharLanguageModel, CharLSTM, TransformerLM
 from mpkeras.models.mlp import MLP
 from mpkeras.models.perceptron import Perceptron
@@ -25,7 +25,7 @@ __all__ = [
     "Segmenter", "TransformerLM", "UNet", "VAE", "VGG", "WaveNet", "resnet",
     "Autoencoder", "DenoisingAutoencoder", "LinearAutoencoder", "PSD", "SparseAutoencoder", "SparseCoding",
     "CVRNN", "LSTMDensity", "VRNN", "VRNNCell",
-    "RealNVP",
+    "MultiScaleRealNVP", "RealNVP",
     "ConditionalGlow", "FlowModel", "Glow",
     "GAN", "WGAN", "WGANGP", "UnrolledGAN",
     "CGAN", "DCGAN",

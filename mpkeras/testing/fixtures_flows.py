@@ -1,4 +1,4 @@
-"""Fixtures of the normalizing flows (Glow family)."""
+"""Fixtures of the normalizing flows (Glow, the conditional Glow, RealNVP on vectors and on images)."""
 
 import numpy as np
 
@@ -36,3 +36,10 @@ def _realnvp():
     points = make_moons(16, noise=0.05, random_state=0)[0].astype(np.float32)
     return Fixture(kwargs=dict(input_shape=(2,), num_couplings=2, hidden_units=8), x=points,
                    output_shapes={"log_prob": (16,)}, learning_rate=3e-2, max_loss_ratio=0.8)
+
+
+@fixture("realnvp_images")
+def _realnvp_images():
+    return Fixture(kwargs=dict(input_shape=(4, 4, 3), scales=2, hidden_units=8, res_blocks=1),
+                   x=_dequantized(shape=(4, 4, 3), seed=2), output_shapes={"log_prob": (16,), "bits_per_dim": (16,)},
+                   learning_rate=1e-2, max_loss_ratio=0.9)

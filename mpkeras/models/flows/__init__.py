@@ -1,4 +1,5 @@
-"""Normalizing flows: the :class:`FlowModel` base, :class:`Glow`, :class:`ConditionalGlow` and :class:`RealNVP`.
+"""Normalizing flows: the :class:`FlowModel` base, :class:`Glow`, :class:`ConditionalGlow`, :class:`RealNVP` and
+:class:`MultiScaleRealNVP`.
 
 A flow is an invertible map f from data x to a latent z with a simple base
 density, and the change of variables gives the exact likelihood
@@ -12,12 +13,13 @@ stateless ``tfb.Bijector`` views (data -> latent) and a
 taken from the Keras model (``model.trainable_variables``), never from a bijector.
 
 Modules: :mod:`~mpkeras.models.flows.base` (:class:`FlowModel`), :mod:`~mpkeras.models.flows.glow`
-(:class:`Glow`, :class:`ConditionalGlow`) and :mod:`~mpkeras.models.flows.realnvp` (:class:`RealNVP`
-on vectors).
+(:class:`Glow`, :class:`ConditionalGlow`), :mod:`~mpkeras.models.flows.realnvp` (:class:`RealNVP`
+on vectors) and :mod:`~mpkeras.models.flows.realnvp_images` (:class:`MultiScaleRealNVP` on images).
 """
 
 from mpkeras.models.flows.base import FlowModel
 from mpkeras.models.flows.glow import ConditionalGlow, Glow
 from mpkeras.models.flows.realnvp import RealNVP
+from mpkeras.models.flows.realnvp_images import MultiScaleRealNVP
 
-__all__ = ["ConditionalGlow", "FlowModel", "Glow", "RealNVP"]
+__all__ = ["ConditionalGlow", "FlowModel", "Glow", "MultiScaleRealNVP", "RealNVP"]

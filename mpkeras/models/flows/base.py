@@ -12,6 +12,23 @@ from mpkeras.models.common import average_loss, check_images, split_dtype_policy
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
+PREPROCESSING = ("logit", "shift")
+"""The image flows' maps of dequantized pixels x in [0, 1] to model space (:func:`pixel_preprocessing`)."""
+
+
+def pixel_preprocessing(kind, alpha, dtype):
+    """The ``tfb.Bijector`` x in [0, 1] -> model space, log-det counted by the flow.
+
+    ``logit``: y = logit(alpha + (1 - 2 alpha) x) (RealNVP's, alpha = 0.05 there), log|dy/dx| =
+    log(1 - 2 alpha) - log(p) - log(1 - p) per pixel, p = alpha + (1 - 2 alpha) x; ``shift``: y = x - 0.5 (Glow's).
+    """
+    if kind not in PREPROCESSING:
+        raise ValueError(f"Unknown preprocessing {kind!r}; use one of {PREPROCESSING}.")
+    if kind == "shift":
+        return tfb.Shift(tf.constant(-0.5, dtype))
+    return tfb.Chain([tfb.Invert(tfb.Sigmoid()), tfb.Shift(tf.constant(alpha, dtype)),
+                      tfb.Scale(tf.constant(1.0 - 2.0 * alpha, dtype))])
+
 
 class FlowModel(keras.Model):
     """Base of flow models over a fixed event shape; subclasses supply the bijectors.

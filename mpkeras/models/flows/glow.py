@@ -2,15 +2,10 @@
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from mpkeras.bijectors import ActNorm, AffineCoupling, FactorOut, InvertibleConv1x1, Squeeze
-from mpkeras.models.flows.base import FlowModel
+from mpkeras.models.flows.base import PREPROCESSING, FlowModel, pixel_preprocessing
 from mpkeras.registry import register_model
-
-tfb = tfp.bijectors
-
-PREPROCESSING = ("logit", "shift")
 
 
 @register_model("glow", dataset="mnist5k", metric="test_bits_per_dim")
@@ -90,12 +85,7 @@ class Glow(FlowModel):
         return None
 
     def preprocessing_bijector(self):
-        dtype = self.flow_dtype
-        if self.preprocessing == "shift":
-            return tfb.Shift(tf.constant(-0.5, dtype))
-        a = self.logit_alpha
-        return tfb.Chain([tfb.Invert(tfb.Sigmoid()), tfb.Shift(tf.constant(a, dtype)),
-                          tfb.Scale(tf.constant(1.0 - 2.0 * a, dtype))])
+        return pixel_preprocessing(self.preprocessing, self.logit_alpha, self.flow_dtype)
 
     def latent_shape(self):
         h, w, c = self.input_shape
