@@ -94,6 +94,14 @@ def int_tuple(text):
 int_tuple.range = "comma-separated positive integers"
 
 
+def int_tuple_or_none(text):
+    """Optional layer widths: ``"32,64"`` -> ``(32, 64)``; ``"none"`` -> ``()`` (no such layers)."""
+    return () if text.strip().lower() == "none" else int_tuple(text)
+
+
+int_tuple_or_none.range = "comma-separated positive integers, or none"
+
+
 def comma_choices(choices):
     """An argparse type for one name or several comma-separated names, each one of ``choices``."""
 

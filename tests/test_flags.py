@@ -139,6 +139,7 @@ def test_every_numeric_flag_of_every_recipe_has_a_range():
     (flags.rate, {"0": 0.0, "0.999": 0.999}, ["1", "1.5"]),
     (flags.seed, {"0": 0, "4294967295": 2**32 - 1}, ["-1", "4294967296"]),
     (flags.int_tuple, {"512,256": (512, 256), "8": (8,)}, ["0,4", "4,", "a", ""]),
+    (flags.int_tuple_or_none, {"32,64": (32, 64), "none": (), "None": ()}, ["0,4", "a", ""]),
 ])
 def test_flag_types_accept_their_range_only(kind, good, bad):
     for text, value in good.items():

@@ -92,14 +92,9 @@ def likelihood_metrics(model, data, args):
     }
 
 
-def conv_filters(text):
-    """``"32,64"`` -> ``(32, 64)``; ``"none"`` -> ``()`` (dense networks)."""
-    return () if text.strip().lower() == "none" else flags.int_tuple(text)
-
-
 def add_model_arguments(p, latent_dim):
     p.add_argument("--latent-dim", type=flags.positive_int, default=latent_dim)
     p.add_argument("--hidden-units", type=flags.int_tuple, default=(512, 256))
-    p.add_argument("--conv-filters", type=conv_filters, default=(),
+    p.add_argument("--conv-filters", type=flags.int_tuple_or_none, default=(),
                    help="filters of convolutional networks, one stride-2 level each (e.g. 32,64,64), or none: "
                         "dense networks over the flattened image (default: %(default)s)")
