@@ -26,7 +26,9 @@ def iwae_nll(model, images, num_samples=1000, seed=0, batch_size=50):
     The k-sample importance-weighted estimate is a lower bound on log p(x) that
     tightens as k grows (Burda et al. 2016), so the NLL it gives is an upper bound.
     """
-    fn = tf.function(model.iwae_bound, reduce_retracing=True)
+    # No AutoGraph: the bound has no data-dependent Python control flow, and AutoGraph re-reads the model's source
+    # file, so editing it while a recipe runs broke that run's evaluation.
+    fn = tf.function(model.iwae_bound, reduce_retracing=True, autograph=False)
     total = 0.0
     for i, x in _batches(images, batch_size):
         total += float(tf.reduce_sum(fn(x, tf.constant(num_samples), tf.constant([seed, i], tf.int32))))
