@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from mpkeras.models import ConditionalGlow, Glow
+from mpkeras.testing.invariants import numerical_log_det
 
 SHAPE = (4, 4, 1)
 RNG = np.random.default_rng(0)
@@ -24,14 +25,6 @@ def tiny(conditional=False, preprocessing="logit"):
     return model, ((LOW_RES,) if conditional else ())
 
 
-def flat_log_det(fn, x):
-    with tf.GradientTape() as tape:
-        flat = tf.reshape(tf.constant(x), (len(x), -1))
-        tape.watch(flat)
-        y = tf.reshape(fn(tf.reshape(flat, x.shape)), (len(x), -1))
-    return tf.linalg.slogdet(tape.batch_jacobian(y, flat))[1]
-
-
 @pytest.mark.parametrize("conditional", [False, True])
 def test_flow_invertible_with_exact_log_det(conditional):
     model, cond = tiny(conditional)
@@ -40,7 +33,7 @@ def test_flow_invertible_with_exact_log_det(conditional):
     assert z.shape == (3, 1, 1, 16) and z.dtype == tf.float64
     np.testing.assert_allclose(model.inverse(z, *cond)["images"], X, atol=1e-9)
     flow = model.flow(model._conditions(*cond))
-    np.testing.assert_allclose(log_det, flat_log_det(flow.forward, X), atol=1e-7)
+    np.testing.assert_allclose(log_det, numerical_log_det(flow.forward, X), atol=1e-7)
     np.testing.assert_allclose(flow.forward_log_det_jacobian(X, event_ndims=3),
                                -model.flow(model._conditions(*cond)).inverse_log_det_jacobian(z, event_ndims=3),
                                atol=1e-8)
@@ -75,7 +68,7 @@ def test_samples_agree_with_log_prob(conditional):
     samples = draw()["images"]
     eps = tf.random.stateless_normal((n, 1, 1, 16), seed, alg="philox", dtype=tf.float64)
     np.testing.assert_allclose(model.inverse(eps, *cond)["images"], samples, atol=1e-12)  # same noise, same map
-    log_det_sampling = flat_log_det(lambda e: model.inverse(e, *cond)["images"], eps.numpy())
+    log_det_sampling = numerical_log_det(lambda e: model.inverse(e, *cond)["images"], eps.numpy())
     expected = -0.5 * tf.reduce_sum(eps**2, axis=[1, 2, 3]) - 8 * np.log(2 * np.pi) - log_det_sampling
     # The logit preprocessing puts a little mass outside [0, 1], so bypass log_prob's range check.
     log_prob = model.distribution(model._conditions(*cond)).log_prob(samples)

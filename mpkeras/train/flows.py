@@ -18,7 +18,7 @@ from mpkeras import flags
 from mpkeras.data import catalogue
 from mpkeras.data.pipelines import _cached, card, image_pairs
 from mpkeras.data.transforms import _keys, _map_images, dequantize
-from mpkeras.metrics import bits_per_dim
+from mpkeras.metrics import dequantized_bits_per_dim
 from mpkeras.train.pixel_baselines import pixel_baselines
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -90,8 +90,7 @@ def test_bits_per_dim(model, data, args, batch_size=250):
         total += float(np.sum(log_prob(*batch)["log_prob"]))
     nll = -total / len(images)
     d = images[0].size
-    # The density of x in [0, 1]^D is NUM_BINS^D times that of the levels k + u: add D log NUM_BINS nats.
-    return {"test_nll_nats": nll, "test_bits_per_dim": bits_per_dim(nll + d * np.log(NUM_BINS), d),
+    return {"test_nll_nats": nll, "test_bits_per_dim": dequantized_bits_per_dim(nll, d, levels=NUM_BINS),
             "test_images": len(images), "dequantization": "one uniform sample per test image (fixed noise)",
             "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
             **pixel_baselines(args)}  # what the flow gains over sub-pixels modelled independently
