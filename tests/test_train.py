@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from mpkeras import cli
+from mpkeras import cli, data
+from mpkeras.registry import get_entry
 from mpkeras.train.callbacks import AtomicBackupAndRestore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -151,6 +152,9 @@ def test_multi_worker_gan_and_flow_train_in_lockstep(name, tmp_path, data_dir):
     (Their trajectories are not compared with one worker's: the GAN draws z per replica, and the flow's actnorm
     initializes from each worker's share of the first batch.)
     """
+    # Built here first: two workers building one dataset into one data_dir at once read each other's
+    # half-written records ("DataLossError: corrupted record").
+    data.info(get_entry(name).dataset, data_dir=data_dir)
     workers = [f"localhost:{p}" for p in _free_ports(2)]
     procs = []
     for i in range(2):
